@@ -1,0 +1,20 @@
+"""The `triage` command line. Each command is a thin wrapper; heavy imports happen inside commands."""
+
+from __future__ import annotations
+
+import typer
+
+from service.cli import model_cmds, ops_cmds
+
+app = typer.Typer(help="Help-desk triage: train, evaluate, classify and serve.", no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(model_cmds.data_app, name="data")
+app.command("train")(model_cmds.train_cmd)
+app.command("evaluate")(model_cmds.evaluate_cmd)
+app.command("classify")(model_cmds.classify_cmd)
+app.command("serve")(ops_cmds.serve_cmd)
+app.command("ensure-model")(ops_cmds.ensure_model_cmd)
+app.add_typer(ops_cmds.models_app, name="models")
+
+
+def main() -> None:
+    app()

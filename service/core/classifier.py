@@ -1,0 +1,70 @@
+"""The Classifier: the one entry point from raw text to a triage decision.
+
+The API, ``triage classify`` and ``triage evaluate`` all call it, so they can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from service.core.artifacts import ModelMetadata, load_artifact, resolve_model_dir
+from service.core.langid import SUPPORTED, Language, LanguageIdentifier
+from service.core.model import Span, TriageModel
+from service.core.tokenize import warm as warm_tokenizers
+
+
+@dataclass(frozen=True)
+class Prediction:
+    labels: list[str]
+    scores: dict[str, float]
+    uncertain: bool
+    language: Language
+    explanation: dict[str, list[Span]] = field(default_factory=dict)
+
+
+class Classifier:
+    def __init__(self, model: TriageModel, metadata: ModelMetadata | None = None, langid: LanguageIdentifier | None = None) -> None:
+        self.model = model
+        self.metadata = metadata
+        self.langid = langid or LanguageIdentifier()
+
+    @classmethod
+    def load(cls, models_dir: Path, version: str | None = None) -> Classifier:
+        models_dir = Path(models_dir)
+        model, meta = load_artifact(resolve_model_dir(models_dir, version), models_dir)
+        return cls(model, meta)
+
+    @property
+    def version(self) -> str:
+        return self.metadata.version if self.metadata else "unsaved"
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.model.labels
+
+    def warm(self) -> None:
+        """Load language models and tokenisers now instead of on the first message."""
+        self.langid.warm()
+        warm_tokenizers()
+        self.predict("warm up", language="en")
+
+    def language_of(self, text: str, hint: str | None = None) -> Language:
+        if hint:
+            code = hint.strip().lower().split("-")[0].split("_")[0]
+            return Language(code, 1.0)
+        return self.langid.detect(text)
+
+    def predict(self, text: str, language: str | None = None, explain: bool = True) -> Prediction:
+        lang = self.language_of(text, language)
+        doc = self.model.prepare(text, lang.code if lang.code in SUPPORTED else "xx")
+        proba = self.model.proba(doc)
+        labels, uncertain = self.model.decide(proba)
+        scores = {lab: round(float(p), 6) for lab, p in zip(self.model.labels, proba)}
+        explanation = {lab: self.model.explain(text, doc, lab) for lab in labels} if explain else {}
+        return Prediction(labels, scores, uncertain, lang, explanation)
+
+    def predict_batch(self, texts: Sequence[str], languages: Sequence[str | None] | None = None, explain: bool = True) -> list[Prediction]:
+        langs = languages if languages is not None else [None] * len(texts)
+        return [self.predict(t, lang, explain) for t, lang in zip(texts, langs)]

@@ -1,0 +1,87 @@
+"""The persisted pipeline: raw text -> normalised text -> tokens -> features -> calibrated scores.
+
+``TriageModel`` holds every step and every number needed to go from a raw message to a decision
+(normalisation flags, featurizer vocabularies, linear weights, Platt calibration, per-label
+thresholds), so what training fits is exactly what serving runs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from service.core.features import Featurizer, Prepared
+from service.core.normalize import NormalizeOptions, normalize
+from service.core.tokenize import tokenize
+
+
+@dataclass(frozen=True)
+class Span:
+    text: str
+    start: int
+    end: int
+    weight: float
+
+
+@dataclass
+class TriageModel:
+    labels: tuple[str, ...]
+    featurizer: Featurizer
+    coef: np.ndarray  # (n_features, n_labels)
+    intercept: np.ndarray  # (n_labels,)
+    calib_a: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    calib_b: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    thresholds: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    normalize_options: NormalizeOptions = field(default_factory=NormalizeOptions)
+    uncertainty_margin: float = 0.1
+
+    def prepare(self, text: str, lang: str) -> Prepared:
+        norm = normalize(text, self.normalize_options)
+        tokens = tuple(t.lower() for t in tokenize(norm.text, lang)) if norm.text else ()
+        return Prepared(tokens=tokens, signals=norm.signals)
+
+    def decision(self, doc: Prepared) -> np.ndarray:
+        idx, val = self.featurizer.vectorize(doc)
+        if len(idx) == 0:
+            return self.intercept.copy()
+        return val @ self.coef[idx] + self.intercept
+
+    def calibrate(self, decision: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(self.calib_a * decision + self.calib_b)))
+
+    def proba(self, doc: Prepared) -> np.ndarray:
+        return self.calibrate(self.decision(doc))
+
+    def decide(self, proba: np.ndarray) -> tuple[list[str], bool]:
+        labels = [lab for lab, p, t in zip(self.labels, proba, self.thresholds) if p >= t]
+        uncertain = bool(np.any(np.abs(proba - self.thresholds) < self.uncertainty_margin))
+        return labels, uncertain
+
+    def explain(self, raw: str, doc: Prepared, label: str, top: int = 5) -> list[Span]:
+        """Words of ``raw`` that raised ``label``'s score most, with character offsets into ``raw``."""
+        k = self.labels.index(label)
+        contrib = self.featurizer.token_contributions(doc, self.coef[:, k])
+        ranked = sorted((c, t) for t, c in contrib.items() if c > 0 and any(ch.isalnum() for ch in t))
+        spans: list[Span] = []
+        taken: set[int] = set()
+        for weight, tok in reversed(ranked):
+            match = _find(raw, tok, taken)
+            if match is None:
+                continue
+            taken.add(match[0])
+            spans.append(Span(raw[match[0] : match[1]], match[0], match[1], round(float(weight), 4)))
+            if len(spans) >= top:
+                break
+        return spans
+
+
+def _find(raw: str, token: str, taken: set[int]) -> tuple[int, int] | None:
+    pattern = re.escape(token)
+    if token[:1].isalnum() and token[:1].isascii():
+        pattern = r"(?<!\w)" + pattern
+    for m in re.finditer(pattern, raw, flags=re.IGNORECASE):
+        if m.start() not in taken:
+            return m.start(), m.end()
+    return None

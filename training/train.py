@@ -1,0 +1,181 @@
+"""Training: fit the featurizer and one calibrated linear model per label, choose thresholds, save.
+
+For each label, 5-fold out-of-fold decision values on the training rows give (a) the Platt
+calibration and (b) the threshold that maximises F1 on data the model had not seen. The final
+weights are then fitted on all training rows. Everything is seeded, so the same data and config
+give the same model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from tqdm import tqdm
+
+from service.core.artifacts import save_artifact, set_current
+from service.core.classifier import Classifier
+from service.core.features import Featurizer
+from service.core.labels import LABELS
+from service.core.langid import SUPPORTED, LanguageIdentifier
+from service.core.model import TriageModel
+from service.core.normalize import NormalizeOptions
+from training.data import Row, load_dataset, sha256_rows, split_rows
+from training.metrics import evaluate_predictions
+
+
+@dataclass
+class TrainConfig:
+    C: float = 8.0
+    class_weight: str | None = "balanced"
+    folds: int = 5
+    seed: int = 0
+    min_df: int = 2
+    char_range: tuple[int, int] = (2, 5)
+    word_max_n: int = 2
+    block_weights: tuple[float, float, float] = (1.0, 0.7, 0.5)
+    uncertainty_margin: float = 0.1
+    feedback_weight: float = 1.0
+    normalize: dict[str, bool] = field(default_factory=lambda: asdict(NormalizeOptions()))
+
+
+@dataclass
+class Source:
+    path: Path
+    kind: str = "dataset"  # dataset | import | feedback
+    weight: float = 1.0
+
+
+@dataclass
+class TrainResult:
+    model: TriageModel
+    metadata: dict
+    out_dir: Path | None
+    test_rows: list[Row]
+    seconds: float
+
+
+def fit_label(X, y: np.ndarray, sample_weight: np.ndarray, cfg: TrainConfig) -> tuple[np.ndarray, float, float, float, float]:
+    """Out-of-fold calibration and threshold, then the final fit: (coef, intercept, a, b, threshold)."""
+    oof = np.zeros(len(y))
+    folds = min(cfg.folds, int(y.sum()), int((1 - y).sum()))
+    if folds >= 2:
+        for tr, te in StratifiedKFold(folds, shuffle=True, random_state=cfg.seed).split(X, y):
+            clf = _lr(cfg).fit(X[tr], y[tr], sample_weight=sample_weight[tr])
+            oof[te] = clf.decision_function(X[te])
+        platt = LogisticRegression(C=1e4, solver="lbfgs").fit(oof.reshape(-1, 1), y)
+        a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
+        proba = 1.0 / (1.0 + np.exp(-(a * oof + b)))
+        threshold = best_threshold(y, proba)
+    else:
+        a, b, threshold = 1.0, 0.0, 0.5
+    final = _lr(cfg).fit(X, y, sample_weight=sample_weight)
+    return final.coef_[0].astype(np.float64), float(final.intercept_[0]), a, b, threshold
+
+
+def _lr(cfg: TrainConfig) -> LogisticRegression:
+    return LogisticRegression(C=cfg.C, solver="liblinear", class_weight=cfg.class_weight, random_state=cfg.seed, max_iter=1000)
+
+
+def best_threshold(y: np.ndarray, proba: np.ndarray) -> float:
+    best, best_f1 = 0.5, -1.0
+    for t in np.round(np.arange(0.1, 0.91, 0.01), 2):
+        pred = proba >= t
+        tp = float(np.sum(pred & (y == 1)))
+        f1 = 2 * tp / (pred.sum() + y.sum()) if (pred.sum() + y.sum()) else 0.0
+        if f1 > best_f1 + 1e-9:
+            best, best_f1 = float(t), f1
+    return best
+
+
+def fit_model(rows: list[Row], weights: np.ndarray, cfg: TrainConfig, langid: LanguageIdentifier, progress: bool = True) -> TriageModel:
+    featurizer = Featurizer(char_range=cfg.char_range, word_max_n=cfg.word_max_n, min_df=cfg.min_df, block_weights=cfg.block_weights)
+    model = TriageModel(labels=LABELS, featurizer=featurizer, coef=np.zeros((0, len(LABELS))), intercept=np.zeros(len(LABELS)),
+                        normalize_options=NormalizeOptions(**cfg.normalize), uncertainty_margin=cfg.uncertainty_margin)
+    docs = []
+    for r in tqdm(rows, desc="preparing", unit="msg", disable=not progress):
+        lang = langid.detect(r.text).code
+        docs.append(model.prepare(r.text, lang if lang in SUPPORTED else "xx"))
+    signal_names = {s for d in docs for s in d.signals} | {"sig_shout", "sig_halfshout", "sig_exclaim", "sig_questions", "sig_quoted", "sig_forwarded"}
+    featurizer.fit(docs, signal_names)
+    X = featurizer.transform(docs)
+    Y = np.array([[lab in r.labels for lab in LABELS] for r in rows], dtype=int)
+    coef = np.zeros((featurizer.n_features, len(LABELS)))
+    intercept, a, b, thr = (np.zeros(len(LABELS)) for _ in range(4))
+    for k, label in enumerate(tqdm(LABELS, desc="fitting labels", disable=not progress)):
+        coef[:, k], intercept[k], a[k], b[k], thr[k] = fit_label(X, Y[:, k], weights, cfg)
+    model.coef, model.intercept, model.calib_a, model.calib_b, model.thresholds = coef, intercept, a, b, thr
+    return model
+
+
+def library_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in ("scikit-learn", "numpy", "scipy", "spacy", "sudachipy", "lingua-language-detector", "pycld2", "ftfy", "joblib"):
+        try:
+            out[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def train(sources: list[Source], out: Path | None, cfg: TrainConfig | None = None, *, version: str | None = None,
+          promote: bool = True, progress: bool = True) -> TrainResult:
+    cfg = cfg or TrainConfig()
+    start = time.perf_counter()
+    train_rows: list[Row] = []
+    test_rows: list[Row] = []
+    weights: list[float] = []
+    provenance = []
+    for src in sources:
+        rows = load_dataset(src.path, full=src.kind == "dataset")
+        tr, te = split_rows(rows, src.path) if src.kind == "dataset" else (rows, [])
+        w = src.weight * (cfg.feedback_weight if src.kind == "feedback" else 1.0)
+        train_rows += tr
+        test_rows += te
+        weights += [w] * len(tr)
+        provenance.append({"path": str(src.path), "kind": src.kind, "weight": w, "rows": len(rows), "train_rows": len(tr),
+                           "test_rows": len(te), "sha256": sha256_rows(rows)})
+    langid = LanguageIdentifier()
+    model = fit_model(train_rows, np.asarray(weights), cfg, langid, progress)
+    seconds = time.perf_counter() - start
+    clf = Classifier(model, None, langid)
+    metrics = {"train_seconds": round(seconds, 2), "train_rows": len(train_rows), "test_rows": len(test_rows)}
+    if test_rows:
+        preds = clf.predict_batch([r.text for r in test_rows], explain=False)
+        metrics["test"] = evaluate_predictions(test_rows, preds, model.thresholds, LABELS)["summary"]
+    data_hash = hashlib.sha256("".join(p["sha256"] for p in provenance).encode()).hexdigest()
+    config_hash = hashlib.sha256(json.dumps(asdict(cfg), sort_keys=True).encode()).hexdigest()
+    now = datetime.now(timezone.utc)
+    meta = {
+        "schema_version": 1,
+        "version": version or f"{now:%Y%m%d-%H%M%S}-{data_hash[:6]}{config_hash[:4]}",
+        "created_at": now.isoformat(),
+        "labels": list(LABELS),
+        "thresholds": {lab: float(t) for lab, t in zip(LABELS, model.thresholds)},
+        "languages": list(SUPPORTED),
+        "uncertainty_margin": cfg.uncertainty_margin,
+        "preprocessing": dict(cfg.normalize),
+        "model_sha256": "0" * 64,
+        "dataset_sha256": data_hash,
+        "sources": provenance,
+        "training_config": {**asdict(cfg), "config_sha256": config_hash},
+        "library_versions": library_versions(),
+        "metrics": metrics,
+        "n_features": model.featurizer.n_features,
+    }
+    out_dir = None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        out_dir = save_artifact(model, meta, out)
+        if promote:
+            set_current(out, meta["version"])
+    return TrainResult(model, meta, out_dir, test_rows, seconds)
