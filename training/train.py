@@ -13,7 +13,7 @@ import json
 import platform
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
@@ -154,7 +154,7 @@ def train(sources: list[Source], out: Path | None, cfg: TrainConfig | None = Non
         metrics["test"] = evaluate_predictions(test_rows, preds, model.thresholds, LABELS)["summary"]
     data_hash = hashlib.sha256("".join(p["sha256"] for p in provenance).encode()).hexdigest()
     config_hash = hashlib.sha256(json.dumps(asdict(cfg), sort_keys=True).encode()).hexdigest()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     meta = {
         "schema_version": 1,
         "version": version or f"{now:%Y%m%d-%H%M%S}-{data_hash[:6]}{config_hash[:4]}",

@@ -1,0 +1,1 @@
+"""The HTTP layer (FastAPI): schemas, thin routes, dependencies, auth, error mapping, middleware."""

@@ -1,0 +1,94 @@
+"""Text signatures for duplicate detection and outage waves.
+
+A signature is a sparse, L2-normalised vector of hashed features of the message's *content*: the
+text after normalisation (quoted replies, signatures, greetings and sign-offs removed, numbers and
+URLs masked). Features are character 3-5-grams inside words (robust to typos and inflection) and
+word stems (first 5 characters of each word, robust to rewording in the same words). Hashes are
+CRC32, so signatures are stable across processes and can be stored. Similarity is the cosine.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from collections import Counter
+
+from service.core.normalize import NormalizeOptions, normalize, strip_quoted
+
+MAX_FEATURES = 400
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_GREETING = re.compile(
+    r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening)|greetings|bonjour|bonsoir|salut|madame|monsieur|hallo|"
+    r"guten (tag|morgen|abend)|sehr geehrte|liebe[rs]?|hola|buen[oa]s|estimad[oa]s?|tere|lugupeetud|здравствуйте|"
+    r"добрый (день|вечер)|привет|доброе утро|お世話になっております|こんにちは|お疲れ様です)\b.{0,60}$",
+    re.I,
+)
+_CLOSING = re.compile(
+    r"^\s*(thanks?|thank you|cheers|regards|best|kind regards|br|merci|cordialement|bien à vous|danke|mfg|"
+    r"mit freundlichen grüßen|viele grüße|gracias|saludos|un saludo|atentamente|aitäh|lugupidamisega|спасибо|"
+    r"с уважением|よろしくお願いします|よろしくお願いいたします)\b.{0,40}$",
+    re.I,
+)
+_OPTIONS = NormalizeOptions(strip_quotes=True, strip_signatures=True, mask=True)
+
+
+def content(text: str) -> str:
+    lines = normalize(text, _OPTIONS).text.split("\n")
+    while lines and (not lines[0].strip() or _GREETING.match(lines[0])):
+        lines.pop(0)
+    while lines and (not lines[-1].strip() or _CLOSING.match(lines[-1]) or len(lines[-1].split()) <= 2 and len(lines) > 1):
+        lines.pop()
+    return " ".join(lines).lower()
+
+
+def quoted_part(text: str) -> str:
+    """The earlier message quoted inside ``text`` (``>`` lines or below a reply header), if any."""
+    text = text.replace("\r\n", "\n")
+    quoted = [ln.lstrip()[1:].lstrip() for ln in text.split("\n") if ln.lstrip().startswith(">")]
+    if quoted:
+        return "\n".join(quoted)
+    kept, _ = strip_quoted(text)
+    rest = text[len(kept):].strip()
+    return rest.split("\n", 1)[1] if "\n" in rest else ""
+
+
+def features(text: str) -> Counter[int]:
+    feats: Counter[int] = Counter()
+    for word in _WORD.findall(text):
+        if word.isdigit():
+            continue
+        feats[zlib.crc32(("w:" + word[:5]).encode())] += 2
+        w = f" {word[:30]} "
+        for n in (3, 4, 5):
+            for i in range(len(w) - n + 1):
+                feats[zlib.crc32(w[i : i + n].encode())] += 1
+    return feats
+
+
+def signature(text: str) -> dict[int, float]:
+    feats = features(content(text))
+    if not feats:
+        return {}
+    weighted = {h: 1.0 + math.log(c) for h, c in feats.items()}
+    top = sorted(weighted.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_FEATURES]
+    norm = math.sqrt(sum(v * v for _, v in top))
+    return {h: v / norm for h, v in top}
+
+
+def cosine(a: dict[int, float], b: dict[int, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b.get(h, 0.0) for h, v in a.items())
+
+
+def dumps(sig: dict[int, float]) -> str:
+    return " ".join(f"{h:x}:{v:.4f}" for h, v in sig.items())
+
+
+def loads(raw: str) -> dict[int, float]:
+    out = {}
+    for item in raw.split():
+        h, _, v = item.partition(":")
+        out[int(h, 16)] = float(v)
+    return out

@@ -1,0 +1,162 @@
+"""One triage decision: classify, compare with the customer's open messages, store, link incidents, suggest handling.
+
+Works with any store that offers the methods of service.store.repo.Store; if the store fails the
+answer still comes, without duplicate evidence and with ``degraded=["store"]``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from service.core import similarity
+from service.core.classifier import Classifier, Prediction
+from service.core.policy import Handling, Policy
+from service.core.redact import redact
+from service.errors import StoreError
+
+INCIDENT_SIMILARITY = 0.35
+
+
+@dataclass
+class TriageRequest:
+    text: str
+    subject: str | None = None
+    language: str | None = None
+    customer_id: str | None = None
+    ticket_id: str | None = None
+    channel: str | None = None
+    received_at: datetime | None = None
+    store: bool = True
+
+
+@dataclass
+class TriageResult:
+    id: str
+    prediction: Prediction
+    handling: Handling
+    duplicate_of: dict | None = None
+    incident: dict | None = None
+    degraded: list[str] = field(default_factory=list)
+    stored: bool = False
+
+
+@dataclass
+class DuplicateSettings:
+    window_days: int = 14
+    threshold: float = 0.5
+    incident_window_minutes: int = 120
+    incident_min_customers: int = 3
+
+
+def full_text(req: TriageRequest) -> str:
+    return f"{req.subject}\n{req.text}" if req.subject else req.text
+
+
+def duplicate_score(text_score: float, similarity_value: float, threshold: float) -> float:
+    """Combine the text cue score with the stored-message evidence (noisy-or)."""
+    evidence = 0.5 + 0.5 * min(1.0, (similarity_value - threshold) / max(1e-6, 1 - threshold))
+    return 1 - (1 - text_score) * (1 - evidence)
+
+
+def best_match(sig: dict[int, float], quoted: dict[int, float], candidates) -> tuple[object | None, float]:
+    best, best_sim = None, 0.0
+    for cand in candidates:
+        stored = similarity.loads(cand.signature)
+        sim = max(similarity.cosine(sig, stored), similarity.cosine(quoted, stored) if quoted else 0.0)
+        if sim > best_sim:
+            best, best_sim = cand, sim
+    return best, best_sim
+
+
+def top_terms(texts: list[str], k: int = 5) -> list[str]:
+    counts: Counter[str] = Counter()
+    for t in texts:
+        counts.update({w for w in similarity._WORD.findall(similarity.content(t)) if len(w) > 3 and not w.isdigit()})
+    return [w for w, _ in counts.most_common(k)]
+
+
+class Triage:
+    def __init__(self, classifier: Classifier, policy: Policy, store=None, settings: DuplicateSettings | None = None) -> None:
+        self.classifier = classifier
+        self.policy = policy
+        self.store = store
+        self.settings = settings or DuplicateSettings()
+
+    def run(self, req: TriageRequest, tenant: str) -> TriageResult:
+        text = full_text(req)
+        pred = self.classifier.predict(text, req.language)
+        received = req.received_at or datetime.now(UTC)
+        if received.tzinfo is None:
+            received = received.replace(tzinfo=UTC)
+        result = TriageResult(id=str(uuid.uuid4()), prediction=pred, handling=None)  # type: ignore[arg-type]
+        repeats = 0
+        if self.store is not None and req.store:
+            try:
+                repeats = self._remember(req, tenant, text, received, result)
+            except StoreError:
+                result.degraded.append("store")
+        result.handling = self.policy.handle(result.prediction.labels, pred.language.code, repeats=repeats, incident=result.incident is not None)
+        return result
+
+    def _remember(self, req: TriageRequest, tenant: str, text: str, received: datetime, result: TriageResult) -> int:
+        pred = result.prediction
+        sig = similarity.signature(text)
+        repeats = 0
+        if req.customer_id:
+            since = received - timedelta(days=self.settings.window_days)
+            candidates = self.store.open_messages(tenant, req.customer_id, since)
+            quoted = similarity.signature(similarity.quoted_part(text)) if ">" in text or "\n" in text else {}
+            match, sim = best_match(sig, quoted, candidates)
+            if match is not None and sim >= self.settings.threshold:
+                repeats = self.store.bump_repeat(tenant, match.id)
+                result.duplicate_of = {"id": match.id, "ticket_id": match.ticket_id, "similarity": round(sim, 4),
+                                       "received_at": match.received_at.isoformat(), "repeats": repeats}
+                scores = dict(pred.scores)
+                scores["duplicate"] = round(duplicate_score(scores["duplicate"], sim, self.settings.threshold), 6)
+                labels = pred.labels if "duplicate" in pred.labels else ["duplicate", *pred.labels]
+                result.prediction = Prediction(labels, scores, pred.uncertain, pred.language, pred.explanation)
+            elif "duplicate" in pred.labels:
+                repeats = 1
+        pred = result.prediction
+        margin = min(abs(p - t) for p, t in zip(pred.scores.values(), self.classifier.model.thresholds))
+        self.store.add_message(tenant=tenant, customer_id=req.customer_id, ticket_id=req.ticket_id, received_at=received,
+                               language=pred.language.code, labels=pred.labels, scores=pred.scores, text_redacted=redact(text),
+                               signature=similarity.dumps(sig), uncertainty=float(margin),
+                               duplicate_of=(result.duplicate_of or {}).get("id"), message_id=result.id)
+        result.stored = True
+        if "fault" in pred.labels and sig:
+            result.incident = self._incident(tenant, req.customer_id or result.id, text, sig, received, result.id)
+        return repeats
+
+    def _incident(self, tenant: str, customer: str, text: str, sig: dict[int, float], now: datetime, message_id: str) -> dict | None:
+        since = now - timedelta(minutes=self.settings.incident_window_minutes)
+        for inc in self.store.active_incidents(tenant, since):
+            if similarity.cosine(sig, similarity.loads(inc["signature"])) >= INCIDENT_SIMILARITY:
+                customers = set(json.loads(inc["customers"])) | {customer}
+                inc.update(size=inc["size"] + 1, last_seen=now, customers=sorted(customers), top_terms=json.loads(inc["top_terms"]))
+                self.store.upsert_incident(tenant, inc)
+                self.store.set_incident(tenant, [message_id], inc["id"])
+                return _incident_view(inc)
+        similar = [m for m in self.store.recent_messages(tenant, since, label="fault")
+                   if m["id"] != message_id and similarity.cosine(sig, similarity.loads(m["signature"])) >= INCIDENT_SIMILARITY]
+        customers = {m["customer_id"] or m["id"] for m in similar} | {customer}
+        if len(customers) < self.settings.incident_min_customers:
+            return None
+        first = min([_aware(m["received_at"]) for m in similar] + [now])
+        inc = {"id": str(uuid.uuid4()), "first_seen": first, "last_seen": now, "size": len(similar) + 1, "customers": sorted(customers),
+               "top_terms": top_terms([text] + [m["text_redacted"] for m in similar]), "signature": similarity.dumps(sig)}
+        self.store.upsert_incident(tenant, inc)
+        self.store.set_incident(tenant, [m["id"] for m in similar] + [message_id], inc["id"])
+        return _incident_view(inc)
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _incident_view(inc: dict) -> dict:
+    return {"id": inc["id"], "size": inc["size"], "first_seen": _aware(inc["first_seen"]).isoformat(), "top_terms": list(inc["top_terms"])}
