@@ -12,7 +12,7 @@ from rich.console import Console
 
 from service.errors import TriageError
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable)
 
 

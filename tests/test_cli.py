@@ -1,0 +1,78 @@
+"""The command line, through typer's runner: clear errors and non-zero exits, never a traceback."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from service.cli import app
+
+runner = CliRunner()
+
+
+def test_cli_help_on_every_command():
+    for args in (["--help"], ["train", "--help"], ["evaluate", "--help"], ["classify", "--help"], ["data", "check", "--help"], ["serve", "--help"]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 0, args
+
+
+def test_cli_data_check_rejects_bad_rows(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    rows = [
+        {"id": "a", "text": "my bill is wrong", "labels": ["billing"], "lang": "en", "channel": "email", "domain": "utilities"},
+        {"id": "b", "text": "", "labels": [], "lang": "en", "channel": "chat", "domain": "saas"},
+        {"id": "c", "text": "hello", "labels": ["spam"], "lang": "en", "channel": "chat", "domain": "saas"},
+        {"id": "d", "text": "my bill is wrong", "labels": ["billing"], "lang": "en", "channel": "email", "domain": "utilities"},
+    ]
+    bad.write_text("".join(json.dumps(r) + "\n" for r in rows) + "{not json\n")
+    res = runner.invoke(app, ["data", "check", "--data", str(bad)])
+    assert res.exit_code == 3
+    assert "unknown labels" in res.output and "not valid JSON" in res.output and "exact duplicate" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_cli_classify_gives_per_row_errors_in_order(models_dir, tmp_path):
+    data = tmp_path / "in.jsonl"
+    data.write_bytes(b'{"id": "1", "text": "card declined at the shop"}\nnot json\n{"id": "3"}\n\xff\xfe\n{"id": "5", "text": "merci beaucoup", "language": "fr"}\n')
+    out = tmp_path / "out.jsonl"
+    res = runner.invoke(app, ["classify", "--input", str(data), "--output", str(out), "--model", str(next(p for p in models_dir.iterdir() if p.is_dir()))])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["1", "line-2", "3", "line-4", "5"]
+    assert "error" in rows[1] and "error" in rows[2] and "error" in rows[3]
+    assert set(rows[0]["scores"]) == {"duplicate", "out_of_scope", "hostile", "billing", "fault"}
+    assert rows[4]["language"] == "fr"
+
+
+def test_cli_classify_csv(models_dir, tmp_path):
+    data = tmp_path / "in.csv"
+    data.write_text('id,text\n7,"The app crashes when I pay, fix it"\n')
+    res = runner.invoke(app, ["classify", "--input", str(data), "--model", str(next(p for p in models_dir.iterdir() if p.is_dir()))])
+    assert res.exit_code == 0
+    assert json.loads(res.stdout.strip().splitlines()[-1])["id"] == "7"
+
+
+def test_cli_missing_input_is_a_clear_error(tmp_path):
+    res = runner.invoke(app, ["classify", "--input", str(tmp_path / "nope.jsonl")])
+    assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_cli_evaluate_writes_metrics_and_plots(models_dir, small_dataset, tmp_path):
+    model = next(p for p in models_dir.iterdir() if p.is_dir())
+    res = runner.invoke(app, ["evaluate", "--data", str(small_dataset), "--model", str(model), "--report", str(tmp_path / "rep")])
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((tmp_path / "rep" / "metrics.json").read_text())
+    assert 0 <= metrics["macro_f1"] <= 1 and "per_language" in metrics
+    for png in ("confusion.png", "precision_recall.png", "calibration.png", "per_language_f1.png"):
+        assert (tmp_path / "rep" / png).stat().st_size > 1000
+
+
+def test_cli_evaluate_without_model_is_a_clear_error(tmp_path, small_dataset, monkeypatch):
+    monkeypatch.setenv("TRIAGE_MODELS_DIR", str(tmp_path / "empty"))
+    from service.settings import get_settings
+
+    get_settings.cache_clear()
+    res = runner.invoke(app, ["evaluate", "--data", str(small_dataset)])
+    get_settings.cache_clear()
+    assert res.exit_code == 6 and "no trained model" in res.output

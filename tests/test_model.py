@@ -1,0 +1,102 @@
+"""The trained pipeline: overfit, save/reload, batch = single, training/serving parity, artifact safety."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from service.core.artifacts import META_FILE, MODEL_FILE, load_artifact
+from service.core.classifier import Classifier
+from service.core.labels import LABELS
+from service.errors import ArtifactError
+
+
+def test_model_overfits_its_training_rows(trained, small_dataset):
+    rows = [json.loads(x) for x in small_dataset.read_text().splitlines()][:120]
+    clf = Classifier(trained.model)
+    preds = clf.predict_batch([r["text"] for r in rows], explain=False)
+    hits = sum(set(p.labels) == set(r["labels"]) for p, r in zip(preds, rows))
+    assert hits / len(rows) > 0.6
+
+
+def test_model_save_reload_gives_same_scores(trained, classifier, small_dataset):
+    texts = [json.loads(x)["text"] for x in small_dataset.read_text().splitlines()][:50]
+    in_memory = Classifier(trained.model, None, classifier.langid)
+    for t in texts:
+        assert in_memory.predict(t).scores == classifier.predict(t).scores
+
+
+def test_model_batch_equals_single(classifier):
+    texts = ["my card got declined AGAIN!!!", "Bonjour, où est ma facture ?", "ログインできません", "", "thanks, all good now"]
+    batch = classifier.predict_batch(texts)
+    for t, b in zip(texts, batch):
+        single = classifier.predict(t)
+        assert single.scores == b.scores and single.labels == b.labels
+
+
+def test_model_training_and_serving_parity(trained, classifier, small_dataset):
+    """Scores from the training-time sparse matrix path equal the serving path on the same texts."""
+    model = trained.model
+    texts = [json.loads(x)["text"] for x in small_dataset.read_text().splitlines()][:80]
+    docs = [model.prepare(t, classifier.language_of(t).code if classifier.language_of(t).code in ("en", "ru", "fr", "de", "es", "et", "ja") else "xx") for t in texts]
+    X = model.featurizer.transform(docs)
+    train_side = model.calibrate(X @ model.coef + model.intercept)
+    serve_side = np.array([[p.scores[lab] for lab in LABELS] for p in classifier.predict_batch(texts, explain=False)])
+    np.testing.assert_allclose(train_side, serve_side, atol=1e-6)
+
+
+def test_model_training_is_deterministic(trained, small_dataset, tmp_path):
+    from training.train import Source, TrainConfig, train
+
+    again = train([Source(small_dataset)], None, TrainConfig(folds=3), progress=False)
+    np.testing.assert_array_equal(again.model.coef, trained.model.coef)
+    np.testing.assert_array_equal(again.model.thresholds, trained.model.thresholds)
+
+
+def test_model_metadata_records_what_was_trained(trained):
+    meta = json.loads((trained.out_dir / META_FILE).read_text())
+    assert meta["labels"] == list(LABELS)
+    assert set(meta["thresholds"]) == set(LABELS)
+    assert len(meta["dataset_sha256"]) == 64 and meta["library_versions"]["scikit-learn"]
+    assert "test" in meta["metrics"] and meta["training_config"]["C"] > 0
+
+
+def test_model_zero_labels_is_a_valid_answer(classifier):
+    pred = classifier.predict("Thank you, that solved it. Have a nice weekend!")
+    assert isinstance(pred.labels, list)
+    assert all(0.0 <= s <= 1.0 for s in pred.scores.values())
+
+
+def test_model_explanation_offsets_point_into_the_original_text(classifier):
+    text = "YOU IDIOTS charged my card twice and the app crashed!!!"
+    pred = classifier.predict(text)
+    for spans in pred.explanation.values():
+        for s in spans:
+            assert text[s.start : s.end] == s.text and s.weight > 0
+
+
+def test_artifact_tampered_model_is_refused(trained, tmp_path):
+    copy = tmp_path / "models" / trained.out_dir.name
+    shutil.copytree(trained.out_dir, copy)
+    with (copy / MODEL_FILE).open("ab") as fh:
+        fh.write(b"tampered")
+    with pytest.raises(ArtifactError, match="SHA-256"):
+        load_artifact(copy, copy.parent)
+
+
+def test_artifact_bad_metadata_is_refused(trained, tmp_path):
+    copy = tmp_path / "models" / trained.out_dir.name
+    shutil.copytree(trained.out_dir, copy)
+    meta = json.loads((copy / META_FILE).read_text())
+    meta["labels"] = ["duplicate", "spam"]
+    (copy / META_FILE).write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="schema"):
+        load_artifact(copy, copy.parent)
+
+
+def test_artifact_outside_models_folder_is_refused(trained, tmp_path):
+    with pytest.raises(ArtifactError, match="not inside the models folder"):
+        load_artifact(trained.out_dir, tmp_path)
