@@ -9,7 +9,6 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 from service import __version__
 from service.api import errors as api_errors
@@ -101,7 +100,7 @@ async def lifespan(app: FastAPI):
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title="Help-desk triage", version=__version__, lifespan=lifespan, default_response_class=ORJSONResponse,
+    app = FastAPI(title="Help-desk triage", version=__version__, lifespan=lifespan,
                   description="Labels, calibrated scores, language, duplicates and suggested handling for customer messages.")
     app.state.settings = settings
     for module in (classify, meta, health, tickets, feedback, admin):

@@ -6,7 +6,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.errors import RateLimited, TriageError
@@ -17,8 +17,8 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
                503: "unavailable"}
 
 
-def error_response(status: int, code: str, message: str, request_id: str | None, headers: dict | None = None) -> ORJSONResponse:
-    return ORJSONResponse({"error": {"code": code, "message": message, "request_id": request_id}}, status_code=status, headers=headers)
+def error_response(status: int, code: str, message: str, request_id: str | None, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, "request_id": request_id}}, status_code=status, headers=headers)
 
 
 def _rid(request: Request) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from service.cli import model_cmds, ops_cmds
+from service.cli import model_cmds, ops_cmds, store_cmds
 
 app = typer.Typer(help="Help-desk triage: train, evaluate, classify and serve.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(model_cmds.data_app, name="data")
@@ -14,7 +14,14 @@ app.command("classify")(model_cmds.classify_cmd)
 app.command("serve")(ops_cmds.serve_cmd)
 app.command("ensure-model")(ops_cmds.ensure_model_cmd)
 app.add_typer(ops_cmds.models_app, name="models")
+app.add_typer(store_cmds.keys_app, name="keys")
+app.add_typer(store_cmds.db_app, name="db")
+app.add_typer(store_cmds.store_app, name="store")
 
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

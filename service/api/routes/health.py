@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from service.api.observability import RECENT, REGISTRY
@@ -17,7 +17,7 @@ async def healthz() -> dict:
 
 
 @router.get("/readyz")
-def readyz(request: Request) -> ORJSONResponse:
+def readyz(request: Request) -> JSONResponse:
     state = request.app.state
     model_ok = state.models.ready
     store = state.store
@@ -25,7 +25,7 @@ def readyz(request: Request) -> ORJSONResponse:
     body = {"ready": model_ok, "model": state.models.classifier.version if model_ok else None,
             "model_error": state.models.last_error, "store": "ok" if store_ok else "unavailable",
             "degraded": [] if store_ok else ["store"]}
-    return ORJSONResponse(body, status_code=200 if model_ok else 503)
+    return JSONResponse(body, status_code=200 if model_ok else 503)
 
 
 @router.get("/metrics")

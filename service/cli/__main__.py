@@ -1,0 +1,5 @@
+"""Run the CLI with `python -m service.cli`."""
+
+from service.cli import main
+
+main()
