@@ -1,0 +1,105 @@
+"""`make bench`: quality and speed figures of the current model, printed as tables.
+
+Quality on our own test split and on the real-message development set (../shared/benchmarks, read at
+run time, skipped when absent); in-process single-message latency p50/p99 (median of repeated runs),
+batch throughput, model load time, artifact size, and the training time recorded at training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+from service.core.artifacts import MODEL_FILE, resolve_model_dir
+from service.core.classifier import Classifier
+from training.data import load_dataset, split_rows
+from training.metrics import evaluate_predictions
+
+REAL_DEV = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "real_dev.jsonl"
+
+
+def quality(clf: Classifier, rows, name: str) -> dict:
+    preds = clf.predict_batch([r.text for r in rows], explain=False)
+    summary = evaluate_predictions(rows, preds, clf.model.thresholds, clf.labels)["summary"]
+    print(f"\n== quality: {name} ({len(rows)} rows) ==")
+    print(f"{'label':>14} {'prec':>6} {'rec':>6} {'F1':>6} {'support':>8}")
+    for lab, v in summary["per_label"].items():
+        print(f"{lab:>14} {v['precision']:6.3f} {v['recall']:6.3f} {v['f1']:6.3f} {v['support']:8d}")
+    print(f"{'macro F1':>14} {summary['macro_f1']:20.3f}\n{'micro F1':>14} {summary['micro_f1']:20.3f}")
+    if len(summary["per_language"]) > 1:
+        print("per language macro-F1: " + ", ".join(f"{k} {v['macro_f1']:.3f} ({v['rows']})" for k, v in summary["per_language"].items()))
+    return summary
+
+
+def latency(clf: Classifier, texts: list[str], repeats: int = 5) -> dict:
+    out = {}
+    for name, kwargs in (("detect language, no explanation", {"explain": False}),
+                         ("detect language + explanation", {"explain": True}),
+                         ("language given, no explanation", {"explain": False, "language": "en"})):
+        p50s, p99s = [], []
+        for _ in range(repeats):
+            times = []
+            for t in texts:
+                start = time.perf_counter()
+                clf.predict(t, **kwargs)
+                times.append(time.perf_counter() - start)
+            times.sort()
+            p50s.append(times[len(times) // 2] * 1000)
+            p99s.append(times[int(len(times) * 0.99)] * 1000)
+        out[name] = {"p50_ms": round(statistics.median(p50s), 4), "p99_ms": round(statistics.median(p99s), 4)}
+    rates = []
+    for _ in range(3):
+        start = time.perf_counter()
+        clf.predict_batch(texts, explain=False)
+        rates.append(len(texts) / (time.perf_counter() - start))
+    out["batch_msgs_per_s"] = round(statistics.median(rates))
+    return out
+
+
+def load_time(models_dir: Path, repeats: int = 3) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        Classifier.load(models_dir)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--models", type=Path, default=Path("models"))
+    ap.add_argument("--data", type=Path, default=Path("datasets"))
+    ap.add_argument("--real", type=Path, default=REAL_DEV)
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = ap.parse_args(argv)
+    clf = Classifier.load(args.models)
+    clf.warm()
+    meta = clf.metadata
+    figures: dict = {"model_version": clf.version}
+    print(f"model {clf.version}, trained on {meta.metrics.get('train_rows')} rows in {meta.metrics.get('train_seconds')} s")
+    _, test = split_rows(load_dataset(args.data), args.data)
+    figures["test_split"] = quality(clf, test, "our test split")
+    if args.real.is_file():
+        figures["real_dev"] = quality(clf, load_dataset(args.real, full=False), f"real messages {args.real.name} (never trained on)")
+    else:
+        print(f"\n(real-message set {args.real} absent: skipped)")
+    texts = [r.text for r in test][:1000]
+    figures["latency"] = latency(clf, texts)
+    print(f"\n== speed (in-process, {len(texts)} test messages, median of repeated runs) ==")
+    for k, v in figures["latency"].items():
+        print(f"{k:>34}: {v}")
+    figures["model_load_s"] = round(load_time(args.models), 3)
+    figures["artifact_mb"] = round((resolve_model_dir(args.models) / MODEL_FILE).stat().st_size / 1e6, 2)
+    figures["train_seconds"] = meta.metrics.get("train_seconds")
+    print(f"{'model load (verify + unpickle)':>34}: {figures['model_load_s']} s")
+    print(f"{'artifact size':>34}: {figures['artifact_mb']} MB")
+    print(f"{'training time (recorded)':>34}: {figures['train_seconds']} s")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

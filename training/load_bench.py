@@ -1,0 +1,103 @@
+"""`make bench-load`: requests/s and latency of POST /v1/classify against a reference endpoint, with wrk.
+
+Both apps run under uvicorn with the same settings, on loopback, one after the other in the same run,
+at 1, 16 and 64 connections with 1 and 2 workers; the ratio classify/reference is what to compare on
+a noisy machine. Each cell runs for --seconds (bounded); nothing leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+BODY = {"text": "Hello, since yesterday evening my internet keeps dropping every few minutes and the router shows a red light. "
+                "I pay for 300 Mbps and get nothing. Please fix it today.", "store": False}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(factory: str, workers: int, env: dict) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1", "--port", str(port),
+                             "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if httpx.post(f"{base}/v1/classify", json=BODY, timeout=2).status_code == 200:
+                for _ in range(50):
+                    httpx.post(f"{base}/v1/classify", json=BODY, timeout=5)
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError(f"{factory} did not start: {proc.stderr.read().decode()[-2000:]}")
+
+
+def wrk(base: str, connections: int, seconds: int, script: Path) -> dict:
+    out = subprocess.run(["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s", str(script),
+                          f"{base}/v1/classify"], capture_output=True, text=True, timeout=seconds + 30).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = {p: _ms(re.search(rf"\s{p}%\s+([\d.]+\w+)", out).group(1)) for p in ("50", "99")}
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": round(rps), "p50_ms": lat["50"], "p99_ms": lat["99"], "non_2xx": int(errors.group(1)) if errors else 0}
+
+
+def _ms(value: str) -> float:
+    num, unit = float(re.match(r"[\d.]+", value).group(0)), re.sub(r"[\d.]+", "", value)
+    return round(num * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit], 3)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--seconds", type=int, default=8)
+    ap.add_argument("--connections", default="1,16,64")
+    ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: `apt-get install -y wrk` (Debian package), then run again")
+    tmp = Path(tempfile.mkdtemp())
+    script = tmp / "post.lua"
+    script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(BODY))}\nwrk.headers["Content-Type"] = "application/json"\n')
+    env = {**os.environ, "TRIAGE_DATA_DIR": str(tmp / "var"), "TRIAGE_RELOAD_POLL_SECONDS": "0", "TRIAGE_LOG_LEVEL": "WARNING"}
+    rows = []
+    for workers in [int(x) for x in args.workers.split(",")]:
+        for name, factory in (("reference", "training.reference_app:create_reference_app"), ("classify", "service.main:app_from_env")):
+            proc, base = start(factory, workers, env)
+            try:
+                for c in [int(x) for x in args.connections.split(",")]:
+                    rows.append({"app": name, "workers": workers, "connections": c, **wrk(base, c, args.seconds, script)})
+                    print(json.dumps(rows[-1]), flush=True)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+    print(f"\n{'workers':>7} {'conns':>5} {'reference rps':>13} {'classify rps':>12} {'ratio':>6} {'classify p50 ms':>15} {'classify p99 ms':>15}")
+    for r in rows:
+        if r["app"] != "classify":
+            continue
+        ref = next(x for x in rows if x["app"] == "reference" and x["workers"] == r["workers"] and x["connections"] == r["connections"])
+        print(f"{r['workers']:>7} {r['connections']:>5} {ref['rps']:>13} {r['rps']:>12} {r['rps'] / ref['rps']:>6.2f} {r['p50_ms']:>15} {r['p99_ms']:>15}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
