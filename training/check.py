@@ -94,14 +94,7 @@ def check(data: Path) -> CheckReport:
         if r.id in seen_ids:
             problems.append(Problem(r.source, f"id {r.id!r} also used in {seen_ids[r.id]}"))
         seen_ids.setdefault(r.id, r.source)
-    by_text: dict[str, str] = {}
-    exact = []
-    for r in rows:
-        k = _key(r.text)
-        if k in by_text:
-            exact.append((by_text[k], r.id))
-        else:
-            by_text[k] = r.id
+    exact = _exact_pairs(rows)
     counts: dict[str, dict[str, int]] = {}
     for r in rows:
         c = counts.setdefault(r.lang, Counter())
@@ -123,3 +116,37 @@ def check(data: Path) -> CheckReport:
         "channels": len({r.channel for r in rows}), "domains": len({r.domain for r in rows}),
     }
     return CheckReport(len(rows), problems, exact, near_duplicates(rows), counts, diversity, check_quotas(rows, counts))
+
+
+def dedupe(data: Path) -> list[str]:
+    """Remove exact and near duplicates in place, keeping the first row (by file order) of each group."""
+    files = dataset_files(data)
+    loaded = load_rows(files, full=True)
+    drop = {b for _, b in _exact_pairs(loaded.rows)} | {b for _, b, _ in near_duplicates(loaded.rows)}
+    for path in files:
+        lines = path.read_text().splitlines()
+        kept = [x for x in lines if x.strip() and _line_id(x) not in drop]
+        if len(kept) != len([x for x in lines if x.strip()]):
+            path.write_text("".join(x + "\n" for x in kept))
+    return sorted(drop)
+
+
+def _exact_pairs(rows: list[Row]) -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    out = []
+    for r in rows:
+        k = _key(r.text)
+        if k in seen:
+            out.append((seen[k], r.id))
+        else:
+            seen[k] = r.id
+    return out
+
+
+def _line_id(line: str) -> str | None:
+    import json
+
+    try:
+        return json.loads(line).get("id")
+    except ValueError:
+        return None

@@ -120,7 +120,9 @@ def load_rows(paths: list[Path], *, full: bool = True) -> Loaded:
 
 
 def dataset_files(data: Path) -> list[Path]:
-    """A folder means every *.jsonl under it (sorted); a file means itself."""
+    """A folder means every *.jsonl under it (sorted; under messages/ when it has one); a file means itself."""
+    if data.is_dir() and (data / "messages").is_dir():
+        data = data / "messages"
     if data.is_dir():
         files = sorted(p for p in data.rglob("*.jsonl") if p.is_file())
         if not files:

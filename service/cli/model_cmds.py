@@ -46,6 +46,16 @@ def data_check(data: Path = typer.Option(Path("datasets"), help="Dataset folder 
     console.print("[green]dataset OK[/green]")
 
 
+@data_app.command("dedupe")
+@handle_errors
+def data_dedupe(data: Path = typer.Option(Path("datasets/messages"), help="Dataset folder.")) -> None:
+    """Remove exact and near duplicates (char 5-gram Jaccard > 0.8) in place, keeping the first of each group."""
+    from training.check import dedupe
+
+    dropped = dedupe(data)
+    console.print(f"removed {len(dropped)} rows: {', '.join(dropped[:30])}{' ...' if len(dropped) > 30 else ''}")
+
+
 @data_app.command("split")
 @handle_errors
 def data_split(data: Path = typer.Option(Path("datasets"), help="Dataset folder."),

@@ -62,7 +62,7 @@ class Classifier:
         proba = self.model.proba(doc)
         labels, uncertain = self.model.decide(proba)
         scores = {lab: round(float(p), 6) for lab, p in zip(self.model.labels, proba)}
-        explanation = {lab: self.model.explain(text, doc, lab) for lab in labels} if explain else {}
+        explanation = self.model.explain(text, doc, labels) if explain else {}
         return Prediction(labels, scores, uncertain, lang, explanation)
 
     def predict_batch(self, texts: Sequence[str], languages: Sequence[str | None] | None = None, explain: bool = True) -> list[Prediction]:

@@ -59,6 +59,28 @@ class Featurizer:
     signal_vocab: dict[str, int] = field(default_factory=dict)
     idf: np.ndarray = field(default_factory=lambda: np.zeros(0))
     feature_names: list[str] = field(default_factory=list)
+    _token_cache: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_token_cache"] = {}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_token_cache", {})
+
+    def token_features(self, tok: str) -> np.ndarray:
+        """Character-gram feature ids of one token, cached: tokens repeat, so most lookups are one dict hit."""
+        found = self._token_cache.get(tok)
+        if found is None:
+            cv = self.char_vocab
+            lo, hi = self.char_range
+            found = np.fromiter((j for j in (cv.get(g) for g in char_grams(tok, lo, hi)) if j is not None), dtype=np.int64)
+            if len(self._token_cache) > 200_000:
+                self._token_cache.clear()
+            self._token_cache[tok] = found
+        return found
 
     @property
     def n_features(self) -> int:
@@ -85,41 +107,40 @@ class Featurizer:
         idf = [math.log((1 + n) / (1 + d)) + 1.0 for d in df] + [1.0] * len(signals)
         self.idf = np.asarray(idf, dtype=np.float64)
         self.feature_names = [f"c:{g}" for g in chars] + [f"w:{g}" for g in words] + [f"s:{s}" for s in signals]
+        self._token_cache = {}
         return self
 
+    def count_arrays(self, doc: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[int]]:
+        """(char ids, char counts, word ids, word counts, signal ids) of one message."""
+        empty = np.zeros(0, dtype=np.int64)
+        if doc.tokens:
+            char_ids, char_tf = np.unique(np.concatenate([self.token_features(t) for t in doc.tokens]), return_counts=True)
+        else:
+            char_ids, char_tf = empty, empty
+        wv = self.word_vocab
+        wids = [j for j in (wv.get(g) for g in word_grams(doc.tokens, self.word_max_n)) if j is not None]
+        word_ids, word_tf = np.unique(np.asarray(wids, dtype=np.int64), return_counts=True) if wids else (empty, empty)
+        sigs = sorted({self.signal_vocab[s] for s in doc.signals if s in self.signal_vocab})
+        return char_ids, char_tf, word_ids, word_tf, sigs
+
     def counts(self, doc: Prepared) -> tuple[dict[int, int], dict[int, int], list[int]]:
-        lo, hi = self.char_range
-        cv, wv = self.char_vocab, self.word_vocab
-        char_counts: dict[int, int] = {}
-        for tok, times in Counter(doc.tokens).items():
-            for g in char_grams(tok, lo, hi):
-                j = cv.get(g)
-                if j is not None:
-                    char_counts[j] = char_counts.get(j, 0) + times
-        word_counts: dict[int, int] = {}
-        for g in word_grams(doc.tokens, self.word_max_n):
-            j = wv.get(g)
-            if j is not None:
-                word_counts[j] = word_counts.get(j, 0) + 1
-        sigs = [self.signal_vocab[s] for s in set(doc.signals) if s in self.signal_vocab]
-        return char_counts, word_counts, sigs
+        ci, ct, wi, wt, sigs = self.count_arrays(doc)
+        return dict(zip(ci.tolist(), ct.tolist())), dict(zip(wi.tolist(), wt.tolist())), sigs
 
     def vectorize(self, doc: Prepared) -> tuple[np.ndarray, np.ndarray]:
         """Sparse vector of one message as (indices, values), float64."""
-        char_counts, word_counts, sigs = self.counts(doc)
+        ci, ct, wi, wt, sigs = self.count_arrays(doc)
         idx_parts: list[np.ndarray] = []
         val_parts: list[np.ndarray] = []
-        for counts, weight in ((char_counts, self.block_weights[0]), (word_counts, self.block_weights[1])):
-            if not counts:
+        for idx, tf, weight in ((ci, ct, self.block_weights[0]), (wi, wt, self.block_weights[1])):
+            if len(idx) == 0:
                 continue
-            idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
             val = (1.0 + np.log(tf)) * self.idf[idx]
             val *= weight / math.sqrt(float(val @ val))
             idx_parts.append(idx)
             val_parts.append(val)
         if sigs:
-            idx_parts.append(np.asarray(sorted(sigs), dtype=np.int64))
+            idx_parts.append(np.asarray(sigs, dtype=np.int64))
             val_parts.append(np.full(len(sigs), self.block_weights[2] / math.sqrt(len(sigs))))
         if not idx_parts:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
@@ -138,34 +159,36 @@ class Featurizer:
         dat = np.concatenate(data) if data else np.zeros(0)
         return sparse.csr_matrix((dat, ind, np.asarray(indptr)), shape=(len(docs), self.n_features))
 
-    def token_contributions(self, doc: Prepared, weights: np.ndarray) -> dict[str, float]:
-        """How much each distinct token adds to a linear score with ``weights`` (one label's column).
+    def token_contributions(self, doc: Prepared, weights: np.ndarray) -> dict[str, np.ndarray]:
+        """How much each distinct token adds to linear scores with ``weights`` (n_features x n_labels).
 
         A feature's contribution (value x weight) is shared among the tokens it came from, in proportion
         to how often each produced it; bigrams are split between their two words.
         """
-        idx, val = self.vectorize(doc)
-        value = dict(zip(idx.tolist(), val.tolist()))
-        char_counts, word_counts, _ = self.counts(doc)
-        lo, hi = self.char_range
-        out: dict[str, float] = {}
+        idx, val = self.vectorize(doc)  # ids ascend: char block < word block < signals
+        ci, ct, wi, wt, sigs = self.count_arrays(doc)
+        unit = val / np.concatenate([ct, wt, np.ones(len(sigs))]) if len(idx) else val
+
+        def unit_of(j: int) -> float:
+            pos = int(np.searchsorted(idx, j))
+            return float(unit[pos]) if pos < len(idx) and idx[pos] == j else 0.0
+
+        out: dict[str, np.ndarray] = {}
+        zero = np.zeros(weights.shape[1])
         for tok, times in Counter(doc.tokens).items():
-            total = 0.0
-            for g in char_grams(tok, lo, hi):
-                j = self.char_vocab.get(g)
-                if j is not None:
-                    total += times * value[j] * weights[j] / char_counts[j]
+            feats = self.token_features(tok)
+            total = times * (unit[np.searchsorted(idx, feats)] @ weights[feats]) if len(feats) else zero.copy()
             j = self.word_vocab.get(tok)
-            if j is not None and j in word_counts:
-                total += times * value[j] * weights[j] / word_counts[j]
-            out[tok] = out.get(tok, 0.0) + total
-        words = [t for t in doc.tokens if is_word(t)]
-        for a, b in zip(words, words[1:]):
-            j = self.word_vocab.get(f"{a} {b}")
             if j is not None:
-                share = value[j] * weights[j] / word_counts[j] / 2.0
-                out[a] = out.get(a, 0.0) + share
-                out[b] = out.get(b, 0.0) + share
+                total = total + times * unit_of(j) * weights[j]
+            out[tok] = out.get(tok, zero) + total
+        words = [t for t in doc.tokens if is_word(t)]
+        for x, y in zip(words, words[1:]):
+            j = self.word_vocab.get(f"{x} {y}")
+            if j is not None:
+                share = unit_of(j) * weights[j] / 2.0
+                out[x] = out.get(x, zero) + share
+                out[y] = out.get(y, zero) + share
         return out
 
 

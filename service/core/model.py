@@ -59,22 +59,27 @@ class TriageModel:
         uncertain = bool(np.any(np.abs(proba - self.thresholds) < self.uncertainty_margin))
         return labels, uncertain
 
-    def explain(self, raw: str, doc: Prepared, label: str, top: int = 5) -> list[Span]:
-        """Words of ``raw`` that raised ``label``'s score most, with character offsets into ``raw``."""
-        k = self.labels.index(label)
-        contrib = self.featurizer.token_contributions(doc, self.coef[:, k])
-        ranked = sorted((c, t) for t, c in contrib.items() if c > 0 and any(ch.isalnum() for ch in t))
-        spans: list[Span] = []
-        taken: set[int] = set()
-        for weight, tok in reversed(ranked):
-            match = _find(raw, tok, taken)
-            if match is None:
-                continue
-            taken.add(match[0])
-            spans.append(Span(raw[match[0] : match[1]], match[0], match[1], round(float(weight), 4)))
-            if len(spans) >= top:
-                break
-        return spans
+    def explain(self, raw: str, doc: Prepared, labels: list[str], top: int = 5) -> dict[str, list[Span]]:
+        """For each label, the words of ``raw`` that raised its score most, with character offsets into ``raw``."""
+        if not labels:
+            return {}
+        cols = [self.labels.index(lab) for lab in labels]
+        contrib = self.featurizer.token_contributions(doc, self.coef[:, cols])
+        out: dict[str, list[Span]] = {}
+        for c, label in enumerate(labels):
+            ranked = sorted((float(v[c]), t) for t, v in contrib.items() if v[c] > 0 and any(ch.isalnum() for ch in t))
+            spans: list[Span] = []
+            taken: set[int] = set()
+            for weight, tok in reversed(ranked):
+                match = _find(raw, tok, taken)
+                if match is None:
+                    continue
+                taken.add(match[0])
+                spans.append(Span(raw[match[0] : match[1]], match[0], match[1], round(weight, 4)))
+                if len(spans) >= top:
+                    break
+            out[label] = spans
+        return out
 
 
 def _find(raw: str, token: str, taken: set[int]) -> tuple[int, int] | None:
