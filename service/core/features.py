@@ -173,15 +173,24 @@ class Featurizer:
             pos = int(np.searchsorted(idx, j))
             return float(unit[pos]) if pos < len(idx) and idx[pos] == j else 0.0
 
-        out: dict[str, np.ndarray] = {}
+        counted = Counter(doc.tokens)
+        toks = list(counted)
+        arrays = [self.token_features(t) for t in toks]
         zero = np.zeros(weights.shape[1])
-        for tok, times in Counter(doc.tokens).items():
-            feats = self.token_features(tok)
-            total = times * (unit[np.searchsorted(idx, feats)] @ weights[feats]) if len(feats) else zero.copy()
+        out: dict[str, np.ndarray] = {t: zero for t in toks}
+        if arrays and len(idx):
+            feats = np.concatenate(arrays)
+            owner = np.repeat(np.arange(len(toks)), [len(a) for a in arrays])
+            contrib = unit[np.searchsorted(idx, feats)][:, None] * weights[feats]
+            sums = np.zeros((len(toks), weights.shape[1]))
+            np.add.at(sums, owner, contrib)
+            times = np.fromiter(counted.values(), dtype=np.float64, count=len(toks))
+            sums *= times[:, None]
+            out = {t: sums[i] for i, t in enumerate(toks)}
+        for tok, times in counted.items():
             j = self.word_vocab.get(tok)
             if j is not None:
-                total = total + times * unit_of(j) * weights[j]
-            out[tok] = out.get(tok, zero) + total
+                out[tok] = out[tok] + times * unit_of(j) * weights[j]
         words = [t for t in doc.tokens if is_word(t)]
         for x, y in zip(words, words[1:]):
             j = self.word_vocab.get(f"{x} {y}")

@@ -63,10 +63,10 @@ class TriageModel:
         """For each label, the words of ``raw`` that raised its score most, with character offsets into ``raw``."""
         if not labels:
             return {}
-        cols = [self.labels.index(lab) for lab in labels]
-        contrib = self.featurizer.token_contributions(doc, self.coef[:, cols])
+        contrib = self.featurizer.token_contributions(doc, self.coef)  # all labels: slicing columns would copy the matrix
         out: dict[str, list[Span]] = {}
-        for c, label in enumerate(labels):
+        for label in labels:
+            c = self.labels.index(label)
             ranked = sorted((float(v[c]), t) for t, v in contrib.items() if v[c] > 0 and any(ch.isalnum() for ch in t))
             spans: list[Span] = []
             taken: set[int] = set()

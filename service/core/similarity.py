@@ -18,6 +18,7 @@ from service.core.normalize import NormalizeOptions, normalize, strip_quoted
 
 MAX_FEATURES = 400
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 _GREETING = re.compile(
     r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening)|greetings|bonjour|bonsoir|salut|madame|monsieur|hallo|"
     r"guten (tag|morgen|abend)|sehr geehrte|liebe[rs]?|hola|buen[oa]s|estimad[oa]s?|tere|lugupeetud|здравствуйте|"
@@ -58,9 +59,10 @@ def features(text: str) -> Counter[int]:
     for word in _WORD.findall(text):
         if word.isdigit():
             continue
-        feats[zlib.crc32(("w:" + word[:5]).encode())] += 2
-        w = f" {word[:30]} "
-        for n in (3, 4, 5):
+        cjk = _CJK.search(word) is not None
+        feats[zlib.crc32(("w:" + word[:5]).encode())] += 0 if cjk else 2
+        w = f" {word} " if cjk else f" {word[:30]} "
+        for n in (2, 3) if cjk else (3, 4, 5):
             for i in range(len(w) - n + 1):
                 feats[zlib.crc32(w[i : i + n].encode())] += 1
     return feats
