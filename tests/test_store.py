@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
@@ -100,7 +100,7 @@ def test_store_down_still_classifies(classifier, tmp_path):
 
 
 def test_store_prune_removes_old_messages(classifier, store):
-    old = datetime.now(timezone.utc) - timedelta(days=200)
+    old = datetime.now(UTC) - timedelta(days=200)
     t = triage_for(classifier, store)
     t.run(TriageRequest(text="old message about an invoice", customer_id="c1", received_at=old), "t1")
     t.run(TriageRequest(text="new message about an invoice", customer_id="c1"), "t1")

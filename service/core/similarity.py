@@ -60,7 +60,8 @@ def features(text: str) -> Counter[int]:
         if word.isdigit():
             continue
         cjk = _CJK.search(word) is not None
-        feats[zlib.crc32(("w:" + word[:5]).encode())] += 0 if cjk else 2
+        if not cjk:
+            feats[zlib.crc32(("w:" + word[:5]).encode())] += 2
         w = f" {word} " if cjk else f" {word[:30]} "
         for n in (2, 3) if cjk else (3, 4, 5):
             for i in range(len(w) - n + 1):
