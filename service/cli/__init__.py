@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from service.cli import model_cmds, ops_cmds, store_cmds
+from service.cli import lifecycle_cmds, model_cmds, ops_cmds, store_cmds
 
 app = typer.Typer(help="Help-desk triage: train, evaluate, classify and serve.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(model_cmds.data_app, name="data")
@@ -17,6 +17,9 @@ app.add_typer(ops_cmds.models_app, name="models")
 app.add_typer(store_cmds.keys_app, name="keys")
 app.add_typer(store_cmds.db_app, name="db")
 app.add_typer(store_cmds.store_app, name="store")
+app.command("import")(lifecycle_cmds.import_cmd)
+app.command("review-queue")(lifecycle_cmds.review_queue_cmd)
+app.add_typer(lifecycle_cmds.feedback_app, name="feedback")
 
 
 def main() -> None:

@@ -9,10 +9,13 @@ CRC32, so signatures are stable across processes and can be stored. Similarity i
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 import zlib
 from collections import Counter
+
+import numpy as np
 
 from service.core.normalize import NormalizeOptions, normalize, strip_quoted
 
@@ -86,10 +89,21 @@ def cosine(a: dict[int, float], b: dict[int, float]) -> float:
 
 
 def dumps(sig: dict[int, float]) -> str:
-    return " ".join(f"{h:x}:{v:.4f}" for h, v in sig.items())
+    """Compact storable form: "b1:" + base64 of the uint32 hashes then the float16 weights."""
+    hashes = np.fromiter(sig.keys(), dtype="<u4", count=len(sig))
+    weights = np.fromiter(sig.values(), dtype="<f2", count=len(sig))
+    return "b1:" + base64.b64encode(hashes.tobytes() + weights.tobytes()).decode("ascii")
 
 
 def loads(raw: str) -> dict[int, float]:
+    if not raw:
+        return {}
+    if raw.startswith("b1:"):
+        data = base64.b64decode(raw[3:])
+        n = len(data) // 6
+        hashes = np.frombuffer(data[: 4 * n], dtype="<u4")
+        weights = np.frombuffer(data[4 * n :], dtype="<f2").astype(np.float64)
+        return dict(zip(hashes.tolist(), weights.tolist()))
     out = {}
     for item in raw.split():
         h, _, v = item.partition(":")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from service.api.deps import ClassifyCaller, SettingsDep, TriageDep
@@ -41,9 +42,10 @@ def _run(body: ClassifyRequest, triage, tenant: str, max_chars: int) -> Classify
 
 
 @router.post("/classify", response_model=ClassifyResponse, responses=ERRORS)
-def classify(body: ClassifyRequest, caller: ClassifyCaller, triage: TriageDep, settings: SettingsDep) -> ClassifyResponse:
+async def classify(body: ClassifyRequest, caller: ClassifyCaller, triage: TriageDep, settings: SettingsDep) -> ClassifyResponse:
     """Labels, scores, language, explanation, duplicate evidence and suggested handling for one message."""
-    return _run(body, triage, caller.tenant, settings.max_text_chars)
+    # One hop to the thread pool for the CPU and database work; the rest stays on the event loop.
+    return await run_in_threadpool(_run, body, triage, caller.tenant, settings.max_text_chars)
 
 
 @router.post("/classify/batch", response_model=BatchResponse, responses=ERRORS)
