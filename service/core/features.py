@@ -38,8 +38,20 @@ def is_word(token: str) -> bool:
     return any(ch.isalnum() for ch in token) or any(ord(ch) > 0x2100 and not ch.isalnum() for ch in token)
 
 
+_WORD_FLAGS: dict[str, bool] = {}
+
+
+def _is_word_cached(token: str) -> bool:
+    flag = _WORD_FLAGS.get(token)
+    if flag is None:
+        if len(_WORD_FLAGS) > 200_000:
+            _WORD_FLAGS.clear()
+        flag = _WORD_FLAGS[token] = is_word(token)
+    return flag
+
+
 def word_grams(tokens: Sequence[str], hi: int) -> list[str]:
-    words = [t for t in tokens if is_word(t)]
+    words = [t for t in tokens if _is_word_cached(t)]
     grams = list(words)
     if hi >= 2:
         grams.extend(f"{a} {b}" for a, b in zip(words, words[1:]))

@@ -47,7 +47,6 @@ _SPACES = re.compile(r"[ \t\u00a0\u200b]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _EXCLAIM = re.compile(r"[!！]{2,}")
 _QUESTION = re.compile(r"[?？]{2,}")
-_LETTER = re.compile(r"[^\W\d_]")
 
 
 @dataclass(frozen=True)
@@ -116,11 +115,10 @@ def mask(text: str) -> str:
 def signals_of(text: str) -> list[str]:
     """Tone signals read off the text before lower-casing."""
     out: list[str] = []
-    letters = _LETTER.findall(text)
-    cased = [c for c in letters if c.lower() != c.upper()]
-    if len(cased) >= 8:
-        upper = sum(1 for c in cased if c.isupper())
-        ratio = upper / len(cased)
+    upper = sum(map(str.isupper, text))
+    cased = upper + sum(map(str.islower, text))
+    if cased >= 8:
+        ratio = upper / cased
         if ratio > 0.7:
             out.append("sig_shout")
         elif ratio > 0.35:
