@@ -95,3 +95,31 @@ def _save(fig, path: Path, plt) -> Path:
     fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def write_html(summary: dict, plots: list[Path], out: Path, compare: dict | None = None, other_version: str | None = None) -> Path:
+    """A self-contained report page (PNG plots beside it) for people who would rather look than read."""
+    import html as h
+
+    rows = "".join(f"<tr><td>{h.escape(lab)}</td><td>{v['precision']:.3f}</td><td>{v['recall']:.3f}</td><td>{v['f1']:.3f}</td>"
+                   f"<td>{v['support']}</td></tr>" for lab, v in summary["per_label"].items())
+    langs = "".join(f"<tr><td>{h.escape(lang)}</td><td>{v['rows']}</td><td>{v['macro_f1']:.3f}</td><td>{v['micro_f1']:.3f}</td></tr>"
+                    for lang, v in summary.get("per_language", {}).items())
+    cmp_html = ""
+    if compare:
+        cmp_rows = "".join(f"<tr><td>{h.escape(lab)}</td><td>{v['f1']:.3f}</td><td>{v['other_f1']:.3f}</td>"
+                           f"<td class='{'up' if v['delta'] >= 0 else 'down'}'>{v['delta']:+.3f}</td></tr>" for lab, v in compare.items())
+        cmp_html = (f"<h2>Compared with the promoted model {h.escape(other_version or '')}</h2><table><tr><th>label</th><th>F1 (this)</th>"
+                    f"<th>F1 (promoted)</th><th>change</th></tr>{cmp_rows}</table>")
+    imgs = "".join(f"<figure><img src='{p.name}' alt='{p.stem}'><figcaption>{p.stem.replace('_', ' ')}</figcaption></figure>" for p in plots)
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Triage model report {h.escape(summary['model_version'])}</title>
+<style>body{{font-family:sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}
+figure{{display:inline-block;margin:1em}}img{{max-width:640px}}.up{{color:#070}}.down{{color:#b00}}</style></head><body>
+<h1>Model {h.escape(summary['model_version'])}</h1><p>Data: {h.escape(summary['data'])} ({summary['rows']} rows).
+Macro F1 <b>{summary['macro_f1']:.3f}</b>, micro F1 <b>{summary['micro_f1']:.3f}</b>.</p>
+<table><tr><th>label</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>{rows}</table>
+<h2>Per language</h2><table><tr><th>language</th><th>rows</th><th>macro F1</th><th>micro F1</th></tr>{langs}</table>
+{cmp_html}<h2>Plots</h2>{imgs}</body></html>"""
+    path = out / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path

@@ -19,6 +19,7 @@ app.add_typer(store_cmds.db_app, name="db")
 app.add_typer(store_cmds.store_app, name="store")
 app.command("import")(lifecycle_cmds.import_cmd)
 app.command("review-queue")(lifecycle_cmds.review_queue_cmd)
+app.command("report")(lifecycle_cmds.report_cmd)
 app.add_typer(lifecycle_cmds.feedback_app, name="feedback")
 
 

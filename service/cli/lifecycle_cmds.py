@@ -67,3 +67,44 @@ def review_queue_cmd(tenant: str = typer.Option("default", help="Tenant."), limi
     for r in rows[:limit]:
         table.add_row(r["id"], f"{r['uncertainty']:.3f}", ",".join(json.loads(r["labels"])), r["text_redacted"][:80])
     console.print(table)
+
+
+@handle_errors
+def report_cmd(
+    data: Path = typer.Option(Path("datasets"), help="Labelled rows (a dataset folder means its test split)."),
+    model: Path | None = typer.Option(None, help="Model version folder (default: the current model)."),
+    out: Path = typer.Option(Path("reports/latest"), help="Folder for index.html and the PNG plots."),
+) -> None:
+    """An HTML report with plots: confusion, precision-recall with thresholds, calibration, per-language F1, and the
+    comparison with the currently promoted model."""
+    import tempfile
+
+    from service.cli.model_cmds import _load_classifier
+    from service.core.artifacts import current_version
+    from service.core.classifier import Classifier
+    from training.data import load_dataset, split_rows
+    from training.evaluate import compare, evaluate
+    from training.report import write_html
+
+    clf = _load_classifier(model)
+    source = data
+    if data.is_dir():
+        _, test = split_rows(load_dataset(data), data)
+        source = Path(tempfile.mkdtemp()) / "test_split.jsonl"
+        source.write_text("".join(json.dumps({"text": r.text, "labels": r.labels, "lang": r.lang}, ensure_ascii=False) + "\n" for r in test))
+    result = evaluate(source, clf, out)
+    plots = sorted(out.glob("*.png"))
+    cmp, other_version = None, None
+    models_dir = (model.parent if model else clf_models_dir())
+    promoted = current_version(models_dir)
+    if promoted and promoted != clf.version:
+        other = evaluate(source, Classifier.load(models_dir, promoted), None, progress=False).summary
+        cmp, other_version = compare(result.summary, other), promoted
+    page = write_html(result.summary, plots, out, cmp, other_version)
+    console.print(f"wrote {page}")
+
+
+def clf_models_dir() -> Path:
+    from service.settings import get_settings
+
+    return get_settings().models_dir
