@@ -117,6 +117,17 @@ def fit_model(rows: list[Row], weights: np.ndarray, cfg: TrainConfig, langid: La
     return model
 
 
+def distribution(rows: list[Row]) -> dict:
+    """Label rates and language shares of the training rows (what `triage drift` compares traffic with)."""
+    n = max(1, len(rows))
+    langs: dict[str, int] = {}
+    for r in rows:
+        langs[r.lang or "und"] = langs.get(r.lang or "und", 0) + 1
+    return {"labels": {lab: round(sum(lab in r.labels for r in rows) / n, 4) for lab in LABELS},
+            "none": round(sum(not r.labels for r in rows) / n, 4),
+            "languages": {k: round(v / n, 4) for k, v in sorted(langs.items())}}
+
+
 def library_versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for name in ("scikit-learn", "numpy", "scipy", "spacy", "sudachipy", "lingua-language-detector", "pycld2", "ftfy", "joblib"):
@@ -148,7 +159,8 @@ def train(sources: list[Source], out: Path | None, cfg: TrainConfig | None = Non
     model = fit_model(train_rows, np.asarray(weights), cfg, langid, progress)
     seconds = time.perf_counter() - start
     clf = Classifier(model, None, langid)
-    metrics = {"train_seconds": round(seconds, 2), "train_rows": len(train_rows), "test_rows": len(test_rows)}
+    metrics = {"train_seconds": round(seconds, 2), "train_rows": len(train_rows), "test_rows": len(test_rows),
+               "train_distribution": distribution(train_rows)}
     if test_rows:
         preds = clf.predict_batch([r.text for r in test_rows], explain=False)
         metrics["test"] = evaluate_predictions(test_rows, preds, model.thresholds, LABELS)["summary"]

@@ -20,6 +20,7 @@ app.add_typer(store_cmds.store_app, name="store")
 app.command("import")(lifecycle_cmds.import_cmd)
 app.command("review-queue")(lifecycle_cmds.review_queue_cmd)
 app.command("report")(lifecycle_cmds.report_cmd)
+app.command("drift")(lifecycle_cmds.drift_cmd)
 app.add_typer(lifecycle_cmds.feedback_app, name="feedback")
 
 

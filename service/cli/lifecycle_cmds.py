@@ -108,3 +108,29 @@ def clf_models_dir() -> Path:
     from service.settings import get_settings
 
     return get_settings().models_dir
+
+
+@handle_errors
+def drift_cmd(tenant: str = typer.Option("default", help="Tenant whose traffic to read."),
+              days: int = typer.Option(7, help="How far back 'recent' goes."),
+              min_change: float = typer.Option(0.05, help="Smallest absolute change in a share that counts.")) -> None:
+    """Compare recent stored traffic with the training distribution, per label and language, and say which moved."""
+    from datetime import datetime, timedelta, timezone
+
+    from service.cli.model_cmds import _load_classifier
+    from service.errors import ModelError
+    from training.drift import compare
+
+    train = _load_classifier(None).metadata.metrics.get("train_distribution")
+    if not train:
+        raise ModelError("the current model records no training distribution (train it again with this version)")
+    rows = _store().recent_messages(tenant, datetime.now(timezone.utc) - timedelta(days=days), limit=100_000)
+    result = compare(train, rows, min_change)
+    table = Table(title=f"{len(rows)} messages of tenant {tenant!r} in the last {days} days vs training")
+    for col in ["", "name", "training share", "recent share", "moved"]:
+        table.add_column(col)
+    for r in result:
+        table.add_row(r.kind, r.name, f"{r.train:.3f}", f"{r.recent:.3f}", "[red]MOVED[/red]" if r.moved else "")
+    console.print(table)
+    moved = [r.name for r in result if r.moved]
+    console.print(f"moved: {', '.join(moved)}" if moved else "nothing moved beyond the noise")
