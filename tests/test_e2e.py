@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
+import threading
 import socket
 import subprocess
 import sys
@@ -24,7 +27,9 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(models_dir, tmp_path_factory):
     port = free_port()
-    env = {**os.environ, "TRIAGE_MODELS_DIR": str(models_dir), "TRIAGE_DATA_DIR": str(tmp_path_factory.mktemp("var")),
+    models = tmp_path_factory.mktemp("served") / "models"
+    shutil.copytree(models_dir, models)
+    env = {**os.environ, "TRIAGE_MODELS_DIR": str(models), "TRIAGE_DATA_DIR": str(tmp_path_factory.mktemp("var")),
            "TRIAGE_RELOAD_POLL_SECONDS": "0.5"}
     proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -42,13 +47,13 @@ def server(models_dir, tmp_path_factory):
     else:
         proc.kill()
         pytest.fail("server did not become ready")
-    yield base, proc
+    yield base, proc, models
     if proc.poll() is None:
         proc.kill()
 
 
 def test_e2e_single_and_batch(server):
-    base, _ = server
+    base, _, _ = server
     r = httpx.post(f"{base}/v1/classify", json={"text": "Mi tarjeta fue rechazada en la tienda otra vez", "customer_id": "x1"})
     assert r.status_code == 200 and r.json()["language"]["code"] == "es"
     b = httpx.post(f"{base}/v1/classify/batch", json={"messages": [{"text": "hello"}, {"text": ""}]})
@@ -56,23 +61,70 @@ def test_e2e_single_and_batch(server):
 
 
 def test_e2e_paraphrase_from_same_customer_names_the_first(server):
-    base, _ = server
+    base, _, _ = server
     first = httpx.post(f"{base}/v1/classify", json={"text": "The VPN client disconnects every 10 minutes since the last update.", "customer_id": "cz"}).json()
     second = httpx.post(f"{base}/v1/classify", json={"text": "Hi, the vpn client still disconnects every ten minutes after your last update", "customer_id": "cz"}).json()
     assert second["duplicate_of"]["id"] == first["id"]
 
 
 def test_e2e_metrics_scrape(server):
-    base, _ = server
-    text = httpx.get(f"{base}/metrics").text
+    base, _, _ = server
+    text = httpx.get(f"{base}/metrics", timeout=30).text
     assert 'triage_requests_total{method="POST",route="/v1/classify",status="200"}' in text
+
+
+def _copy_version(models, new_version: str, tamper: bool = False) -> None:
+    old = next(p for p in models.iterdir() if p.is_dir() and not p.name.startswith("."))
+    target = models / new_version
+    shutil.copytree(old, target)
+    meta = json.loads((target / "metadata.json").read_text())
+    meta["version"] = new_version
+    (target / "metadata.json").write_text(json.dumps(meta))
+    if tamper:
+        with (target / "model.joblib").open("ab") as fh:
+            fh.write(b"x")
+    (models / "CURRENT").write_text(new_version + "\n")
+
+
+def _hammer(base: str, stop: threading.Event, results: list) -> None:
+    with httpx.Client(timeout=30) as c:
+        while not stop.is_set():
+            r = c.post(f"{base}/v1/classify", json={"text": "the router keeps rebooting", "store": False})
+            results.append((r.status_code, r.json().get("model_version")))
+
+
+def test_e2e_hot_reload_drops_no_request_and_refuses_tampered_models(server):
+    base, _, models = server
+    stop, results = threading.Event(), []
+    workers = [threading.Thread(target=_hammer, args=(base, stop, results)) for _ in range(4)]
+    for w in workers:
+        w.start()
+    try:
+        time.sleep(1.0)
+        _copy_version(models, "reloaded-v2")
+        deadline = time.time() + 30
+        while time.time() < deadline and httpx.get(f"{base}/v1/model", timeout=30).json()["version"] != "reloaded-v2":
+            time.sleep(0.2)
+        assert httpx.get(f"{base}/v1/model", timeout=30).json()["version"] == "reloaded-v2"
+        time.sleep(0.5)
+        _copy_version(models, "tampered-v3", tamper=True)
+        time.sleep(3)
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+    assert results and all(code == 200 for code, _ in results)
+    assert {v for _, v in results} >= {"reloaded-v2"}
+    assert httpx.get(f"{base}/v1/model", timeout=30).json()["version"] == "reloaded-v2"  # the tampered one was refused
+    assert httpx.get(f"{base}/readyz", timeout=30).json()["model_error"]
+    assert 'triage_model_reloads_total{result="refused"}' in httpx.get(f"{base}/metrics", timeout=30).text
 
 
 def test_e2e_graceful_shutdown_finishes_in_flight_requests(server):
     """SIGTERM while a large batch is being classified: the batch still gets its answer, then the process exits."""
     import threading
 
-    base, proc = server
+    base, proc, _ = server
     result = {}
     batch = {"messages": [{"text": f"message number {i}: the router reboots every hour", "store": False} for i in range(600)]}
 

@@ -31,7 +31,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(factory: str, workers: int, env: dict) -> tuple[subprocess.Popen, str]:
+def start(factory: str, workers: int, env: dict, extra_env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    env = {**env, **(extra_env or {})}
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1", "--port", str(port),
                              "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--connections", default="1,16,64")
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--versions", default="", help="comma-separated model versions to serve in turn (default: the current one)")
     args = ap.parse_args(argv)
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: `apt-get install -y wrk` (Debian package), then run again")
@@ -80,8 +82,11 @@ def main(argv: list[str] | None = None) -> None:
     env = {**os.environ, "TRIAGE_DATA_DIR": str(tmp / "var"), "TRIAGE_RELOAD_POLL_SECONDS": "0", "TRIAGE_LOG_LEVEL": "WARNING"}
     rows = []
     for workers in [int(x) for x in args.workers.split(",")]:
-        for name, factory in (("reference", "training.reference_app:create_reference_app"), ("classify", "service.main:app_from_env")):
-            proc, base = start(factory, workers, env)
+        apps = [("reference", "training.reference_app:create_reference_app", {})]
+        versions = [v for v in args.versions.split(",") if v] or [""]
+        apps += [(f"classify{':' + v if v else ''}", "service.main:app_from_env", {"TRIAGE_MODEL_VERSION": v} if v else {}) for v in versions]
+        for name, factory, extra in apps:
+            proc, base = start(factory, workers, env, extra)
             try:
                 for c in [int(x) for x in args.connections.split(",")]:
                     rows.append({"app": name, "workers": workers, "connections": c, **wrk(base, c, args.seconds, script)})
@@ -89,12 +94,12 @@ def main(argv: list[str] | None = None) -> None:
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
-    print(f"\n{'workers':>7} {'conns':>5} {'reference rps':>13} {'classify rps':>12} {'ratio':>6} {'classify p50 ms':>15} {'classify p99 ms':>15}")
+    print(f"\n{'app':>22} {'workers':>7} {'conns':>5} {'reference rps':>13} {'classify rps':>12} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8}")
     for r in rows:
-        if r["app"] != "classify":
+        if not r["app"].startswith("classify"):
             continue
         ref = next(x for x in rows if x["app"] == "reference" and x["workers"] == r["workers"] and x["connections"] == r["connections"])
-        print(f"{r['workers']:>7} {r['connections']:>5} {ref['rps']:>13} {r['rps']:>12} {r['rps'] / ref['rps']:>6.2f} {r['p50_ms']:>15} {r['p99_ms']:>15}")
+        print(f"{r['app']:>22} {r['workers']:>7} {r['connections']:>5} {ref['rps']:>13} {r['rps']:>12} {r['rps'] / ref['rps']:>6.2f} {r['p50_ms']:>8} {r['p99_ms']:>8}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 

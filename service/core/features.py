@@ -26,6 +26,7 @@ class Prepared:
 
     tokens: tuple[str, ...]
     signals: tuple[str, ...]
+    text: str = ""  # the normalised text, for the optional sentence embedding
 
 
 def char_grams(token: str, lo: int, hi: int) -> list[str]:

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scipy import sparse
+
+from service.core import embeddings
 from service.core.features import Featurizer, Prepared
 from service.core.normalize import NormalizeOptions, normalize
 from service.core.tokenize import tokenize
@@ -36,17 +39,43 @@ class TriageModel:
     thresholds: np.ndarray = field(default_factory=lambda: np.zeros(0))
     normalize_options: NormalizeOptions = field(default_factory=NormalizeOptions)
     uncertainty_margin: float = 0.1
+    embedding: str | None = None  # name of the sentence-embedding block appended after the text features
+    embed_weight: float = 0.0
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("embedding", None)
+        self.__dict__.setdefault("embed_weight", 0.0)
+
+    def embedding_block(self, docs: list[Prepared], cached: bool = False, progress=None) -> np.ndarray:
+        """The weighted embedding rows for ``docs`` (training may use the on-disk cache; it gives the same vectors)."""
+        texts = [d.text for d in docs]
+        vecs = embeddings.embed_cached(texts, progress=progress) if cached else embeddings.embed(texts)
+        return vecs * self.embed_weight
+
+    def matrix(self, docs: list[Prepared], cached: bool = False, progress=None) -> sparse.csr_matrix:
+        """All features of many messages as one matrix (the training path)."""
+        X = self.featurizer.transform(docs)
+        if self.embedding:
+            X = sparse.hstack([X, sparse.csr_matrix(self.embedding_block(docs, cached, progress))]).tocsr()
+        return X
 
     def prepare(self, text: str, lang: str) -> Prepared:
         norm = normalize(text, self.normalize_options)
         tokens = tuple(t.lower() for t in tokenize(norm.text, lang)) if norm.text else ()
-        return Prepared(tokens=tokens, signals=norm.signals)
+        return Prepared(tokens=tokens, signals=norm.signals, text=norm.text)
+
+    def decision_and_embedding(self, doc: Prepared) -> tuple[np.ndarray, np.ndarray | None]:
+        """Linear scores, and the message's unit embedding when the model uses one (the duplicate check reuses it)."""
+        idx, val = self.featurizer.vectorize(doc)
+        out = self.intercept.copy() if len(idx) == 0 else val @ self.coef[idx] + self.intercept
+        if not self.embedding:
+            return out, None
+        emb = embeddings.embed([doc.text])[0]
+        return out + (emb * self.embed_weight) @ self.coef[self.featurizer.n_features :], emb
 
     def decision(self, doc: Prepared) -> np.ndarray:
-        idx, val = self.featurizer.vectorize(doc)
-        if len(idx) == 0:
-            return self.intercept.copy()
-        return val @ self.coef[idx] + self.intercept
+        return self.decision_and_embedding(doc)[0]
 
     def calibrate(self, decision: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-(self.calib_a * decision + self.calib_b)))

@@ -95,7 +95,33 @@ def dumps(sig: dict[int, float]) -> str:
     return "b1:" + base64.b64encode(hashes.tobytes() + weights.tobytes()).decode("ascii")
 
 
+def dumps_with_embedding(sig: dict[int, float], emb: np.ndarray | None) -> str:
+    """Lexical signature plus, when the model has one, the sentence embedding (float16): "b1:...|e1:..."."""
+    out = dumps(sig)
+    if emb is not None:
+        out += "|e1:" + base64.b64encode(np.asarray(emb, dtype="<f2").tobytes()).decode("ascii")
+    return out
+
+
+def load_embedding(raw: str) -> np.ndarray | None:
+    _, sep, emb = raw.partition("|e1:")
+    return np.frombuffer(base64.b64decode(emb), dtype="<f2").astype(np.float64) if sep else None
+
+
+EMBED_THRESHOLD = 0.9  # cosine of e5 embeddings at which evidence equals the lexical threshold
+
+
+def combined(lexical: float, embedding_cos: float | None, lexical_threshold: float, embed_threshold: float = EMBED_THRESHOLD) -> float:
+    """One similarity on the lexical scale: e5 cosines crowd near 1, so they are mapped linearly so that
+    ``embed_threshold`` lands on ``lexical_threshold`` and 1 stays 1; the stronger of the two evidences wins."""
+    if embedding_cos is None:
+        return lexical
+    mapped = lexical_threshold + (embedding_cos - embed_threshold) * (1 - lexical_threshold) / (1 - embed_threshold)
+    return max(lexical, min(1.0, mapped))
+
+
 def loads(raw: str) -> dict[int, float]:
+    raw = raw.split("|", 1)[0]
     if not raw:
         return {}
     if raw.startswith("b1:"):

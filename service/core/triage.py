@@ -62,11 +62,14 @@ def duplicate_score(text_score: float, similarity_value: float, threshold: float
     return 1 - (1 - text_score) * (1 - evidence)
 
 
-def best_match(sig: dict[int, float], quoted: dict[int, float], candidates) -> tuple[object | None, float]:
+def best_match(sig: dict[int, float], quoted: dict[int, float], candidates, emb=None, threshold: float = 0.5) -> tuple[object | None, float]:
     best, best_sim = None, 0.0
     for cand in candidates:
         stored = similarity.loads(cand.signature)
-        sim = max(similarity.cosine(sig, stored), similarity.cosine(quoted, stored) if quoted else 0.0)
+        lexical = max(similarity.cosine(sig, stored), similarity.cosine(quoted, stored) if quoted else 0.0)
+        stored_emb = similarity.load_embedding(cand.signature) if emb is not None else None
+        emb_cos = float(emb @ stored_emb) if stored_emb is not None else None
+        sim = similarity.combined(lexical, emb_cos, threshold)
         if sim > best_sim:
             best, best_sim = cand, sim
     return best, best_sim
@@ -110,7 +113,7 @@ class Triage:
             since = received - timedelta(days=self.settings.window_days)
             candidates = self.store.open_messages(tenant, req.customer_id, since)
             quoted = similarity.signature(similarity.quoted_part(text)) if ">" in text or "\n" in text else {}
-            match, sim = best_match(sig, quoted, candidates)
+            match, sim = best_match(sig, quoted, candidates, pred.embedding, self.settings.threshold)
             if match is not None and sim >= self.settings.threshold:
                 repeats = self.store.bump_repeat(tenant, match.id)
                 result.duplicate_of = {"id": match.id, "ticket_id": match.ticket_id, "similarity": round(sim, 4),
@@ -118,14 +121,14 @@ class Triage:
                 scores = dict(pred.scores)
                 scores["duplicate"] = round(duplicate_score(scores["duplicate"], sim, self.settings.threshold), 6)
                 labels = pred.labels if "duplicate" in pred.labels else ["duplicate", *pred.labels]
-                result.prediction = Prediction(labels, scores, pred.uncertain, pred.language, pred.explanation)
+                result.prediction = Prediction(labels, scores, pred.uncertain, pred.language, pred.explanation, pred.embedding)
             elif "duplicate" in pred.labels:
                 repeats = 1
         pred = result.prediction
         margin = min(abs(p - t) for p, t in zip(pred.scores.values(), self.classifier.model.thresholds))
         self.store.add_message(tenant=tenant, customer_id=req.customer_id, ticket_id=req.ticket_id, received_at=received,
                                language=pred.language.code, labels=pred.labels, scores=pred.scores, text_redacted=redact(text),
-                               signature=similarity.dumps(sig), uncertainty=float(margin),
+                               signature=similarity.dumps_with_embedding(sig, pred.embedding), uncertainty=float(margin),
                                duplicate_of=(result.duplicate_of or {}).get("id"), message_id=result.id)
         result.stored = True
         if "fault" in pred.labels and sig:
