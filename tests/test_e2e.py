@@ -6,10 +6,10 @@ import json
 import os
 import shutil
 import signal
-import threading
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import httpx

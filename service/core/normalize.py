@@ -134,9 +134,8 @@ def normalize(raw: str, options: NormalizeOptions = NormalizeOptions()) -> Norma
     """Clean one message; never raises on odd input (empty in, empty out)."""
     text = raw[:MAX_CHARS] if len(raw) > MAX_CHARS else raw
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if "<" in text or "&" in text:
-        if _HTML_HINT.search(text):
-            text = html_to_text(text)
+    if ("<" in text or "&" in text) and _HTML_HINT.search(text):
+        text = html_to_text(text)
     text = repair(text)
     text = unicodedata.normalize("NFKC", text)
     signals: list[str] = []

@@ -17,7 +17,6 @@ _lock = threading.Lock()
 
 def _spacy_tokenizer(lang: str) -> Callable[[str], list[str]]:
     import spacy
-
     from spacy.attrs import IS_SPACE, ORTH
 
     nlp = spacy.blank(lang)
