@@ -160,3 +160,18 @@ def test_api_no_message_text_in_logs(client, caplog):
     with caplog.at_level("INFO", logger="triage"):
         client.post("/v1/classify", json={"text": secret})
     assert secret not in caplog.text
+
+
+def test_api_feedback_is_idempotent_per_agent_and_feeds_the_review_queue(client):
+    msg = client.post("/v1/classify", json={"text": "the invoice shows a fee I do not understand", "customer_id": "c-fb"}).json()
+    first = client.post("/v1/feedback", json={"message_id": msg["id"], "labels": ["billing"], "agent_id": "a1"})
+    again = client.post("/v1/feedback", json={"message_id": msg["id"], "labels": ["billing", "fault"], "agent_id": "a1"})
+    assert first.status_code == 200 and first.json()["created"] is True
+    assert again.json() == {"id": first.json()["id"], "created": False}
+    queue = client.get("/v1/review-queue").json()["items"]
+    assert msg["id"] in [x["id"] for x in queue]
+
+
+@pytest.mark.parametrize("body,status", [({"message_id": "nope", "labels": ["billing"]}, 404), ({"message_id": "x", "labels": ["spam"]}, 422)])
+def test_api_feedback_errors(client, body, status):
+    assert client.post("/v1/feedback", json=body).status_code == status
