@@ -96,14 +96,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--backends", default="sqlite,postgresql")
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp())
-    backends = [("sqlite", None)]
+    wanted = set(args.backends.split(","))
+    backends = [("sqlite", None)] if "sqlite" in wanted else []
     try:
         import psycopg
 
         psycopg.connect(args.pg, connect_timeout=2).close()
-        backends.append(("postgresql", args.pg))
+        if "postgresql" in wanted:
+            backends.append(("postgresql", args.pg))
     except Exception as exc:  # noqa: BLE001
         print(f"(PostgreSQL at {args.pg} not reachable: {exc.__class__.__name__}; skipped)")
     customers = [f"lookup-{i}" for i in range(50)]

@@ -35,7 +35,8 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True, connect_args={"connect_timeout": 3})
+    # No pre-ping: it doubles every lookup's round trips; stale connections are recycled and errors surface as StoreError.
+    return create_engine(url, pool_size=5, max_overflow=10, pool_recycle=300, connect_args={"connect_timeout": 3})
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
