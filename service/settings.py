@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     reload_poll_seconds: float = 2.0
     warm_on_start: bool = True
+    shutdown_grace_seconds: int = 30
 
     @property
     def db_url(self) -> str:

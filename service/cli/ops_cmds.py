@@ -34,7 +34,7 @@ def serve_cmd(
     check_exposure(settings.model_copy(update={"host": host}))
     console.print(f"serving on http://{host}:{port} ({workers} worker(s)); docs at /docs")
     uvicorn.run("service.main:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_config=None, access_log=False, timeout_graceful_shutdown=10)
+                log_config=None, access_log=False, timeout_graceful_shutdown=settings.shutdown_grace_seconds)
 
 
 @handle_errors
