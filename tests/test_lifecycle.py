@@ -52,3 +52,31 @@ def test_lifecycle_evaluate_compare_prints_per_label_differences(models_dir, sma
     res = runner.invoke(app, ["evaluate", "--data", str(small_dataset), "--model", str(model), "--compare", str(model)])
     assert res.exit_code == 0, res.output
     assert "delta" in res.output and "+0.000" in res.output
+
+
+def test_lifecycle_feedback_export_review_queue_and_drift_commands(app_factory, tmp_path, monkeypatch):
+    """Agents' corrections made over HTTP come out of `triage feedback export` as dataset rows; the CLI review queue
+    and drift read the same store."""
+    client = app_factory()
+    texts = ["my card was charged twice for one order", "the app crashes on login since the update"]
+    ids = [client.post("/v1/classify", json={"text": t, "customer_id": f"c{i}"}).json()["id"] for i, t in enumerate(texts)]
+    client.post("/v1/feedback", json={"message_id": ids[0], "labels": ["billing"], "agent_id": "a"})
+    assert 'triage_recent_label_rate{label="billing"}' in client.get("/metrics").text
+    monkeypatch.setenv("TRIAGE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TRIAGE_MODELS_DIR", str(client.app.state.settings.models_dir))
+    from service.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        out = tmp_path / "fb.jsonl"
+        res = runner.invoke(app, ["feedback", "export", "--out", str(out)])
+        assert res.exit_code == 0, res.output
+        rows = [json.loads(x) for x in out.read_text().splitlines()]
+        assert rows[0]["labels"] == ["billing"] and "charged twice" in rows[0]["text"]
+        queue = runner.invoke(app, ["review-queue", "--limit", "5"])
+        assert queue.exit_code == 0 and ("charged twice" in queue.output or "since the update" in queue.output)
+        drift = runner.invoke(app, ["drift", "--days", "1"])
+        assert drift.exit_code == 0, drift.output
+        assert "training share" in drift.output and "2 messages" in drift.output
+    finally:
+        get_settings.cache_clear()
