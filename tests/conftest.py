@@ -40,8 +40,20 @@ def trained(tmp_path_factory, small_dataset):
     from training.train import Source, TrainConfig, train
 
     models = tmp_path_factory.mktemp("models")
-    result = train([Source(small_dataset)], models, TrainConfig(folds=3), version="test-v1", progress=False)
+    # The shared model is the fast variant (TF-IDF only) so the suite stays quick; test_model covers the embedding one.
+    result = train([Source(small_dataset)], models, TrainConfig(folds=3, embeddings=False), version="test-v1", progress=False)
     return result
+
+
+@pytest.fixture(scope="session")
+def trained_with_embeddings(tmp_path_factory):
+    from training.train import Source, TrainConfig, train
+
+    rows = small_rows(per_lang=20)
+    path = tmp_path_factory.mktemp("data-emb") / "tiny.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    models = tmp_path_factory.mktemp("models-emb")
+    return train([Source(path)], models, TrainConfig(folds=2), version="test-emb", progress=False), path
 
 
 @pytest.fixture(scope="session")

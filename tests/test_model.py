@@ -43,7 +43,7 @@ def test_model_training_and_serving_parity(trained, classifier, small_dataset):
     texts = [json.loads(x)["text"] for x in small_dataset.read_text().splitlines()][:80]
     docs = [model.prepare(t, classifier.language_of(t).code if classifier.language_of(t).code in ("en", "ru", "fr", "de", "es", "et", "ja") else "xx") for t in texts]
     X = model.matrix(docs, cached=True)
-    assert model.embedding is not None and X.shape[1] == model.coef.shape[0]
+    assert X.shape[1] == model.coef.shape[0]
     train_side = model.calibrate(X @ model.coef + model.intercept)
     serve_side = np.array([[p.scores[lab] for lab in LABELS] for p in classifier.predict_batch(texts, explain=False)])
     np.testing.assert_allclose(train_side, serve_side, atol=1e-6)
@@ -57,13 +57,19 @@ def test_model_training_is_deterministic(trained, small_dataset, tmp_path):
     np.testing.assert_array_equal(again.model.thresholds, trained.model.thresholds)
 
 
-def test_model_without_embeddings_is_a_smaller_fast_model(small_dataset):
-    from training.train import Source, TrainConfig, train
-
-    fast = train([Source(small_dataset)], None, TrainConfig(folds=3, embeddings=False), progress=False)
-    assert fast.model.embedding is None and fast.model.coef.shape[0] == fast.model.featurizer.n_features
-    pred = Classifier(fast.model).predict("the app crashes when I pay")
-    assert set(pred.scores) == set(LABELS)
+def test_model_with_embeddings_parity_and_reload(trained_with_embeddings):
+    """The embedding variant: training-path scores equal serving-path scores, and a reloaded artifact agrees."""
+    result, path = trained_with_embeddings
+    model = result.model
+    assert model.embedding is not None and model.coef.shape[0] == model.featurizer.n_features + 384
+    texts = [json.loads(x)["text"] for x in path.read_text().splitlines()][:25]
+    served = Classifier.load(result.out_dir.parent)
+    langs = [served.language_of(t).code for t in texts]
+    docs = [model.prepare(t, lang if lang in ("en", "ru", "fr", "de", "es", "et", "ja") else "xx") for t, lang in zip(texts, langs)]
+    train_side = model.calibrate(model.matrix(docs, cached=True) @ model.coef + model.intercept)
+    serve_side = np.array([[p.scores[lab] for lab in LABELS] for p in served.predict_batch(texts, explain=False)])
+    np.testing.assert_allclose(train_side, serve_side, atol=1e-6)
+    assert served.predict(texts[0]).embedding is not None
 
 
 def test_model_metadata_records_what_was_trained(trained):
