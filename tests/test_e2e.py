@@ -31,8 +31,10 @@ def server(models_dir, tmp_path_factory):
     shutil.copytree(models_dir, models)
     env = {**os.environ, "TRIAGE_MODELS_DIR": str(models), "TRIAGE_DATA_DIR": str(tmp_path_factory.mktemp("var")),
            "TRIAGE_RELOAD_POLL_SECONDS": "0.5"}
+    log_path = tmp_path_factory.mktemp("logs") / "server.log"
+    log_file = log_path.open("w")  # a file, not a pipe: an undrained pipe fills up and blocks the server's logging
     proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=log_file, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
     while time.time() < deadline:
@@ -42,7 +44,7 @@ def server(models_dir, tmp_path_factory):
         except httpx.HTTPError:
             pass
         if proc.poll() is not None:
-            pytest.fail(f"server exited: {proc.stdout.read()}")
+            pytest.fail(f"server exited: {log_path.read_text()[-3000:]}")
         time.sleep(0.3)
     else:
         proc.kill()
@@ -50,6 +52,7 @@ def server(models_dir, tmp_path_factory):
     yield base, proc, models
     if proc.poll() is None:
         proc.kill()
+    log_file.close()
 
 
 def test_e2e_single_and_batch(server):
@@ -91,6 +94,7 @@ def _hammer(base: str, stop: threading.Event, results: list) -> None:
         while not stop.is_set():
             r = c.post(f"{base}/v1/classify", json={"text": "the router keeps rebooting", "store": False})
             results.append((r.status_code, r.json().get("model_version")))
+            time.sleep(0.01)
 
 
 def test_e2e_hot_reload_drops_no_request_and_refuses_tampered_models(server):

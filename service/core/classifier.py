@@ -34,10 +34,10 @@ class Classifier:
         self.langid = langid or LanguageIdentifier()
 
     @classmethod
-    def load(cls, models_dir: Path, version: str | None = None) -> Classifier:
+    def load(cls, models_dir: Path, version: str | None = None, langid: LanguageIdentifier | None = None) -> Classifier:
         models_dir = Path(models_dir)
         model, meta = load_artifact(resolve_model_dir(models_dir, version), models_dir)
-        return cls(model, meta)
+        return cls(model, meta, langid)
 
     @property
     def version(self) -> str:

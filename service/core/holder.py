@@ -13,6 +13,7 @@ from pathlib import Path
 
 from service.core.artifacts import CURRENT_FILE, current_version
 from service.core.classifier import Classifier
+from service.core.langid import LanguageIdentifier
 from service.errors import ModelError, TriageError
 
 log = logging.getLogger("triage.model")
@@ -27,6 +28,7 @@ class ModelHolder:
         self._lock = threading.Lock()
         self.last_error: str | None = None
         self._pointer_state: tuple | None = None
+        self._langid = LanguageIdentifier()  # shared across reloads: building lingua's models again costs seconds of CPU
 
     @property
     def classifier(self) -> Classifier:
@@ -58,7 +60,7 @@ class ModelHolder:
             if self._classifier is not None and self._classifier.version == target:
                 return False, target
             try:
-                clf = Classifier.load(self.models_dir, target)
+                clf = Classifier.load(self.models_dir, target, self._langid)
                 if self.warm:
                     clf.warm()
             except TriageError as exc:
