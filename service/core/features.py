@@ -136,10 +136,6 @@ class Featurizer:
         sigs = sorted({self.signal_vocab[s] for s in doc.signals if s in self.signal_vocab})
         return char_ids, char_tf, word_ids, word_tf, sigs
 
-    def counts(self, doc: Prepared) -> tuple[dict[int, int], dict[int, int], list[int]]:
-        ci, ct, wi, wt, sigs = self.count_arrays(doc)
-        return dict(zip(ci.tolist(), ct.tolist())), dict(zip(wi.tolist(), wt.tolist())), sigs
-
     def vectorize(self, doc: Prepared) -> tuple[np.ndarray, np.ndarray]:
         """Sparse vector of one message as (indices, values), float64."""
         ci, ct, wi, wt, sigs = self.count_arrays(doc)

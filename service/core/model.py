@@ -73,14 +73,8 @@ class TriageModel:
         emb = embeddings.embed([doc.text])[0]
         return out + (emb * self.embed_weight) @ self.coef[self.featurizer.n_features :], emb
 
-    def decision(self, doc: Prepared) -> np.ndarray:
-        return self.decision_and_embedding(doc)[0]
-
     def calibrate(self, decision: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-(self.calib_a * decision + self.calib_b)))
-
-    def proba(self, doc: Prepared) -> np.ndarray:
-        return self.calibrate(self.decision(doc))
 
     def decide(self, proba: np.ndarray) -> tuple[list[str], bool]:
         labels = [lab for lab, p, t in zip(self.labels, proba, self.thresholds) if p >= t]

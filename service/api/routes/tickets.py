@@ -20,21 +20,23 @@ def _need(store):
     return store
 
 
+def _close(store, tenant: str, key: str, **where: str) -> CloseResponse:
+    closed = _need(store).close_ticket(tenant, **where)
+    if closed == 0:
+        raise NotFoundError(f"nothing open for {key!r}")
+    return CloseResponse(ticket_id=key, closed=closed)
+
+
 @router.post("/tickets/{ticket_id}/close", response_model=CloseResponse)
 def close_ticket(ticket_id: str, caller: ClassifyCaller, store: StoreDep) -> CloseResponse:
     """Mark every open message of a ticket resolved, so it stops matching as a duplicate."""
-    closed = _need(store).close_ticket(caller.tenant, ticket_id=ticket_id)
-    if closed == 0:
-        raise NotFoundError(f"no open messages for ticket {ticket_id!r}")
-    return CloseResponse(ticket_id=ticket_id, closed=closed)
+    return _close(store, caller.tenant, ticket_id, ticket_id=ticket_id)
 
 
 @router.post("/messages/{message_id}/close", response_model=CloseResponse)
 def close_message(message_id: str, caller: ClassifyCaller, store: StoreDep) -> CloseResponse:
-    closed = _need(store).close_ticket(caller.tenant, message_id=message_id)
-    if closed == 0:
-        raise NotFoundError(f"no open message {message_id!r}")
-    return CloseResponse(ticket_id=message_id, closed=closed)
+    """Mark one stored message resolved."""
+    return _close(store, caller.tenant, message_id, message_id=message_id)
 
 
 @router.get("/incidents")
