@@ -168,8 +168,10 @@ def test_api_feedback_is_idempotent_per_agent_and_feeds_the_review_queue(client)
     again = client.post("/v1/feedback", json={"message_id": msg["id"], "labels": ["billing", "fault"], "agent_id": "a1"})
     assert first.status_code == 200 and first.json()["created"] is True
     assert again.json() == {"id": first.json()["id"], "created": False}
-    queue = client.get("/v1/review-queue").json()["items"]
-    assert msg["id"] in [x["id"] for x in queue]
+    assert msg["id"] not in [x["id"] for x in client.get("/v1/review-queue").json()["items"]]  # labelled: it has its answer
+    client.post("/v1/feedback", json={"message_id": msg["id"], "labels": ["out_of_scope"], "agent_id": "a2"})
+    item = next(x for x in client.get("/v1/review-queue").json()["items"] if x["id"] == msg["id"])
+    assert item["reasons"][0] == "agents_disagree" and sorted(map(tuple, item["agent_labels"])) == [("billing", "fault"), ("out_of_scope",)]
 
 
 @pytest.mark.parametrize("body,status", [({"message_id": "nope", "labels": ["billing"]}, 404), ({"message_id": "x", "labels": ["spam"]}, 422)])

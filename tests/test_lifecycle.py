@@ -61,6 +61,7 @@ def test_lifecycle_feedback_export_review_queue_and_drift_commands(app_factory, 
     texts = ["my card was charged twice for one order", "the app crashes on login since the update"]
     ids = [client.post("/v1/classify", json={"text": t, "customer_id": f"c{i}"}).json()["id"] for i, t in enumerate(texts)]
     client.post("/v1/feedback", json={"message_id": ids[0], "labels": ["billing"], "agent_id": "a"})
+    client.post("/v1/feedback", json={"message_id": ids[0], "labels": ["billing", "duplicate"], "agent_id": "b"})
     assert 'triage_recent_label_rate{label="billing"}' in client.get("/metrics").text
     monkeypatch.setenv("TRIAGE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("TRIAGE_MODELS_DIR", str(client.app.state.settings.models_dir))
@@ -74,7 +75,7 @@ def test_lifecycle_feedback_export_review_queue_and_drift_commands(app_factory, 
         rows = [json.loads(x) for x in out.read_text().splitlines()]
         assert rows[0]["labels"] == ["billing"] and "charged twice" in rows[0]["text"]
         queue = runner.invoke(app, ["review-queue", "--limit", "5"])
-        assert queue.exit_code == 0 and ("charged twice" in queue.output or "since the update" in queue.output)
+        assert queue.exit_code == 0 and "charged twice" in queue.output and "agents_disagree" in queue.output
         drift = runner.invoke(app, ["drift", "--days", "1"])
         assert drift.exit_code == 0, drift.output
         assert "training share" in drift.output and "2 messages" in drift.output

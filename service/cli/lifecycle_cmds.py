@@ -56,17 +56,26 @@ def feedback_export(out: Path = typer.Option(..., "--out", help="Dataset JSONL t
 
 
 @handle_errors
-def review_queue_cmd(tenant: str = typer.Option("default", help="Tenant."), limit: int = typer.Option(20, help="How many.")) -> None:
-    """Stored messages the model was least sure about, to label first."""
+def review_queue_cmd(
+    tenant: str = typer.Option("default", help="Tenant."),
+    limit: int = typer.Option(20, min=1, help="How many."),
+    days: int = typer.Option(30, min=1, help="Look back this many days."),
+    models: Path | None = typer.Option(None, help="Models folder (default: the service setting); the current model's thresholds decide what is near."),
+) -> None:
+    """Stored messages to label first (agents disagree, conflicting labels, scores near thresholds), with the reasons."""
     from datetime import datetime, timedelta
 
-    rows = _store().recent_messages(tenant, datetime.now(UTC) - timedelta(days=30), limit=5000)
-    rows.sort(key=lambda r: r["uncertainty"])
+    from service.core.artifacts import read_metadata, resolve_model_dir
+    from service.core.review import review_queue
+    from service.settings import get_settings
+
+    meta = read_metadata(resolve_model_dir(models or get_settings().models_dir))
+    items = review_queue(_store(), tenant, datetime.now(UTC) - timedelta(days=days), meta.thresholds, meta.uncertainty_margin, limit)
     table = Table()
-    for col in ["id", "margin", "labels", "text"]:
+    for col in ["id", "margin", "reasons", "labels", "text"]:
         table.add_column(col)
-    for r in rows[:limit]:
-        table.add_row(r["id"], f"{r['uncertainty']:.3f}", ",".join(json.loads(r["labels"])), r["text_redacted"][:80])
+    for it in items:
+        table.add_row(it.id, f"{it.margin:.3f}", ",".join(it.reasons), ",".join(it.labels), it.text[:80])
     console.print(table)
 
 

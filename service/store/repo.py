@@ -199,6 +199,17 @@ class Store:
                                                  note=note, created_at=utcnow()))
             return fid, True
 
+    def feedback_labels(self, tenant: str, message_ids: list[str]) -> dict[str, list[list[str]]]:
+        """Every agent's labels per message, for the messages given."""
+        out: dict[str, list[list[str]]] = {}
+        with self._tx() as conn:
+            for start in range(0, len(message_ids), 500):
+                q = select(feedback.c.message_id, feedback.c.labels).where(
+                    and_(feedback.c.tenant == tenant, feedback.c.message_id.in_(message_ids[start : start + 500])))
+                for mid, labels in conn.execute(q):
+                    out.setdefault(mid, []).append(json.loads(labels))
+        return out
+
     def export_feedback(self, tenant: str | None = None) -> list[dict]:
         q = (select(feedback.c.id, feedback.c.tenant, feedback.c.message_id, feedback.c.labels, messages.c.text_redacted, messages.c.language)
              .join(messages, messages.c.id == feedback.c.message_id).order_by(feedback.c.created_at))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
-from service.api.deps import FeedbackCaller, StoreDep
+from service.api.deps import ClassifierDep, FeedbackCaller, StoreDep
 from service.api.schemas import FeedbackRequest, FeedbackResponse
 from service.core.labels import check_labels
+from service.core.review import review_queue as build_queue
 from service.errors import StoreError, ValidationFailed
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
@@ -28,11 +28,13 @@ def add_feedback(body: FeedbackRequest, caller: FeedbackCaller, store: StoreDep)
 
 
 @router.get("/review-queue")
-def review_queue(caller: FeedbackCaller, store: StoreDep, limit: int = 50, days: int = 14) -> dict:
-    """Stored messages where the model was least sure (a score closest to its threshold) come first."""
+def review_queue(caller: FeedbackCaller, store: StoreDep, classifier: ClassifierDep, limit: int = Query(50, ge=1, le=500),
+                 days: int = Query(14, ge=1, le=365)) -> dict:
+    """Stored messages to label first: agents disagree, conflicting labels, then scores nearest their thresholds.
+    Each item says why (``reasons``)."""
     if store is None:
         raise StoreError("the message store is not available")
-    rows = store.recent_messages(caller.tenant, datetime.now(UTC) - timedelta(days=days), limit=5000)
-    rows.sort(key=lambda r: r.get("uncertainty", 1.0) if "uncertainty" in r else 1.0)
-    return {"items": [{"id": r["id"], "labels": json.loads(r["labels"]), "scores": json.loads(r["scores"]),
-                       "language": r["language"], "text": r["text_redacted"]} for r in rows[: max(1, min(limit, 500))]]}
+    model = classifier.model
+    items = build_queue(store, caller.tenant, datetime.now(UTC) - timedelta(days=days), dict(zip(model.labels, map(float, model.thresholds))),
+                        model.uncertainty_margin, limit)
+    return {"items": [it.as_dict() for it in items]}
