@@ -14,7 +14,7 @@ from service import __version__
 from service.api import errors as api_errors
 from service.api.auth import Authenticator
 from service.api.middleware import TriageMiddleware
-from service.api.observability import MODEL_INFO, RELOADS, configure_logging
+from service.api.observability import MODEL_INFO, RELOADS, configure_logging, worker_exit
 from service.api.routes import admin, classify, feedback, health, meta, tickets
 from service.core.holder import ModelHolder
 from service.core.policy import Policy
@@ -96,6 +96,7 @@ async def lifespan(app: FastAPI):
                 await watcher
         if app.state.store is not None:
             app.state.store.close()
+        worker_exit()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

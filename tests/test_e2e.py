@@ -24,8 +24,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(models_dir, tmp_path_factory):
+def _start(models_dir, tmp_path_factory, workers: int = 1):
     port = free_port()
     models = tmp_path_factory.mktemp("served") / "models"
     shutil.copytree(models_dir, models)
@@ -33,7 +32,8 @@ def server(models_dir, tmp_path_factory):
            "TRIAGE_RELOAD_POLL_SECONDS": "0.5"}
     log_path = tmp_path_factory.mktemp("logs") / "server.log"
     log_file = log_path.open("w")  # a file, not a pipe: an undrained pipe fills up and blocks the server's logging
-    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], env=env,
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", str(workers)], env=env,
                             stdout=log_file, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
@@ -49,9 +49,28 @@ def server(models_dir, tmp_path_factory):
     else:
         proc.kill()
         pytest.fail("server did not become ready")
+    return base, proc, models, log_file
+
+
+@pytest.fixture(scope="module")
+def server(models_dir, tmp_path_factory):
+    base, proc, models, log_file = _start(models_dir, tmp_path_factory)
     yield base, proc, models
     if proc.poll() is None:
         proc.kill()
+    log_file.close()
+
+
+@pytest.fixture(scope="module")
+def two_workers(models_dir, tmp_path_factory):
+    base, proc, models, log_file = _start(models_dir, tmp_path_factory, workers=2)
+    yield base, proc, models
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
     log_file.close()
 
 
@@ -142,3 +161,46 @@ def test_e2e_graceful_shutdown_finishes_in_flight_requests(server):
     worker.join(timeout=60)
     assert result["response"].status_code == 200 and len(result["response"].json()["results"]) == 150
     assert proc.wait(timeout=30) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal after a clean shutdown
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_e2e_two_workers_share_metrics_and_all_pick_up_a_promoted_model(two_workers):
+    """With two worker processes, /metrics adds up both workers' counts whichever worker answers, and a promoted
+    model reaches every worker under load without a failed request."""
+    base, _, models = two_workers
+    deadline, pids = time.time() + 60, set()
+    while time.time() < deadline and len(pids) < 2:  # the second worker may still be loading its model
+        text = httpx.get(f"{base}/metrics", timeout=30).text
+        pids = {line.split('pid="')[1].split('"')[0] for line in text.splitlines() if line.startswith("triage_model_info{")}
+        time.sleep(0.2)
+    assert len(pids) == 2, "both workers report their model"
+    for _ in range(40):  # a new connection each time, so both workers answer some
+        assert httpx.post(f"{base}/v1/classify", json={"text": "my invoice is wrong", "store": False}, timeout=30).status_code == 200
+    for _ in range(4):
+        assert _sample(httpx.get(f"{base}/metrics", timeout=30).text, "triage_requests_total", route="/v1/classify", status="200") == 40
+
+    stop, results = threading.Event(), []
+    workers = [threading.Thread(target=_hammer, args=(base, stop, results)) for _ in range(4)]
+    for w in workers:
+        w.start()
+    try:
+        time.sleep(0.5)
+        _copy_version(models, "promoted-v2")
+        deadline, streak = time.time() + 30, 0
+        while time.time() < deadline and streak < 20:  # 20 answers in a row from the new model: both workers switched
+            streak = streak + 1 if httpx.get(f"{base}/v1/model", timeout=30).json()["version"] == "promoted-v2" else 0
+        assert streak >= 20
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+    assert results and all(code == 200 for code, _ in results)
+    text = httpx.get(f"{base}/metrics", timeout=30).text
+    assert _sample(text, "triage_model_info", version="promoted-v2") == 2

@@ -32,9 +32,19 @@ def serve_cmd(
     workers = workers or settings.workers
     os.environ["TRIAGE_HOST"] = host
     check_exposure(settings.model_copy(update={"host": host}))
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prepare_metrics_dir(settings.data_dir / f"metrics-{port}"))
     console.print(f"serving on http://{host}:{port} ({workers} worker(s)); docs at /docs")
     uvicorn.run("service.main:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_config=None, access_log=False, timeout_graceful_shutdown=settings.shutdown_grace_seconds)
+
+
+def prepare_metrics_dir(path: Path) -> Path:
+    """An empty folder for the workers' shared metric files (left-overs of an earlier run would be counted again)."""
+    path.mkdir(parents=True, exist_ok=True)
+    for old in path.glob("*.db"):
+        old.unlink()
+    return path
 
 
 @handle_errors

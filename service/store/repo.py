@@ -58,6 +58,8 @@ class Store:
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
         self.engine: Engine = db.make_engine(url)
+        # Reads run without BEGIN/COMMIT round trips (each is one statement, so autocommit changes nothing else).
+        self._reader: Engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         if migrate:
             db.upgrade(self.engine)
 
@@ -68,6 +70,14 @@ class Store:
                 yield conn
         except IntegrityError:
             raise
+        except SQLAlchemyError as exc:
+            raise StoreError(f"message store unavailable: {exc.__class__.__name__}") from None
+
+    @contextmanager
+    def _read(self) -> Iterator:
+        try:
+            with self._reader.connect() as conn:
+                yield conn
         except SQLAlchemyError as exc:
             raise StoreError(f"message store unavailable: {exc.__class__.__name__}") from None
 
@@ -90,7 +100,7 @@ class Store:
         return key_id, key
 
     def list_keys(self) -> list[dict]:
-        with self._tx() as conn:
+        with self._read() as conn:
             rows = conn.execute(select(api_keys).order_by(api_keys.c.created_at)).mappings().all()
         return [{k: v for k, v in r.items() if k != "key_hash"} for r in rows]
 
@@ -101,11 +111,11 @@ class Store:
         return res.rowcount
 
     def active_key_count(self) -> int:
-        with self._tx() as conn:
+        with self._read() as conn:
             return conn.execute(select(func.count()).select_from(api_keys).where(api_keys.c.revoked_at.is_(None))).scalar_one()
 
     def verify_key(self, key: str) -> Principal | None:
-        with self._tx() as conn:
+        with self._read() as conn:
             row = conn.execute(select(api_keys).where(api_keys.c.key_hash == hash_key(key))).mappings().first()
         if row is None or row["revoked_at"] is not None:
             return None
@@ -128,7 +138,7 @@ class Store:
              .where(and_(messages.c.tenant == tenant, messages.c.customer_id == customer_id, messages.c.status == "open",
                          messages.c.received_at >= since))
              .order_by(messages.c.received_at.desc()).limit(limit))
-        with self._tx() as conn:
+        with self._read() as conn:
             rows = conn.execute(q).all()
         return [StoredMessage(r[0], r[1], _aware(r[2]), r[3], r[4]) for r in rows]
 
@@ -139,7 +149,7 @@ class Store:
             return conn.execute(select(messages.c.repeat_count).where(messages.c.id == message_id)).scalar_one()
 
     def get_message(self, tenant: str, message_id: str) -> dict:
-        with self._tx() as conn:
+        with self._read() as conn:
             row = conn.execute(select(messages).where(and_(messages.c.tenant == tenant, messages.c.id == message_id))).mappings().first()
         if row is None:
             raise NotFoundError(f"no message {message_id!r} for this tenant")
@@ -162,7 +172,7 @@ class Store:
         q = q.where(and_(messages.c.tenant == tenant, messages.c.received_at >= since))
         if label:
             q = q.where(messages.c.labels.like(f'%"{label}"%'))
-        with self._tx() as conn:
+        with self._read() as conn:
             return [dict(r) for r in conn.execute(q.order_by(messages.c.received_at.desc()).limit(limit)).mappings().all()]
 
     def prune(self, older_than_days: int) -> int:
@@ -172,7 +182,7 @@ class Store:
 
     # --- incidents --------------------------------------------------------------------------
     def active_incidents(self, tenant: str, since: datetime) -> list[dict]:
-        with self._tx() as conn:
+        with self._read() as conn:
             rows = conn.execute(select(incidents).where(and_(incidents.c.tenant == tenant, incidents.c.last_seen >= since))
                                 .order_by(incidents.c.last_seen.desc())).mappings().all()
         return [dict(r) for r in rows]
@@ -202,7 +212,7 @@ class Store:
     def feedback_labels(self, tenant: str, message_ids: list[str]) -> dict[str, list[list[str]]]:
         """Every agent's labels per message, for the messages given."""
         out: dict[str, list[list[str]]] = {}
-        with self._tx() as conn:
+        with self._read() as conn:
             for start in range(0, len(message_ids), 500):
                 q = select(feedback.c.message_id, feedback.c.labels).where(
                     and_(feedback.c.tenant == tenant, feedback.c.message_id.in_(message_ids[start : start + 500])))
@@ -215,5 +225,5 @@ class Store:
              .join(messages, messages.c.id == feedback.c.message_id).order_by(feedback.c.created_at))
         if tenant:
             q = q.where(feedback.c.tenant == tenant)
-        with self._tx() as conn:
+        with self._read() as conn:
             return [dict(r) for r in conn.execute(q).mappings().all()]
