@@ -19,6 +19,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from tqdm import tqdm
@@ -53,6 +54,7 @@ class TrainConfig:
     # labels a customer and sends them to the senior queue, and LABELS.md asks for it only when the tone is aggressive overall.
     threshold_beta: dict[str, float] = field(default_factory=lambda: {"hostile": 0.5})
     normalize: dict[str, bool] = field(default_factory=lambda: asdict(NormalizeOptions()))
+    n_jobs: int = 2  # processes fitting labels in parallel (no effect on the result)
 
 
 @dataclass
@@ -124,8 +126,12 @@ def fit_model(rows: list[Row], weights: np.ndarray, cfg: TrainConfig, langid: La
     Y = np.array([[lab in r.labels for lab in LABELS] for r in rows], dtype=int)
     coef = np.zeros((X.shape[1], len(LABELS)))
     intercept, a, b, thr = (np.zeros(len(LABELS)) for _ in range(4))
-    for k, label in enumerate(tqdm(LABELS, desc="fitting labels", disable=not progress)):
-        coef[:, k], intercept[k], a[k], b[k], thr[k] = fit_label(X, Y[:, k], weights, cfg, cfg.threshold_beta.get(label, 1.0))
+    # One process per core fits labels side by side (liblinear's random state is global to a process, so threads would
+    # make the result depend on timing; processes keep every fit exactly as seeded).
+    jobs = (delayed(fit_label)(X, Y[:, k], weights, cfg, cfg.threshold_beta.get(label, 1.0)) for k, label in enumerate(LABELS))
+    results = Parallel(n_jobs=max(1, cfg.n_jobs), return_as="generator")(jobs)
+    for k, res in enumerate(tqdm(results, total=len(LABELS), desc="fitting labels", disable=not progress)):
+        coef[:, k], intercept[k], a[k], b[k], thr[k] = res
     model.coef, model.intercept, model.calib_a, model.calib_b, model.thresholds = coef, intercept, a, b, thr
     return model
 
@@ -176,7 +182,7 @@ def train(sources: list[Source], out: Path | None, cfg: TrainConfig | None = Non
         preds = clf.predict_batch([r.text for r in test_rows], explain=False)
         metrics["test"] = evaluate_predictions(test_rows, preds, model.thresholds, LABELS)["summary"]
     data_hash = hashlib.sha256("".join(p["sha256"] for p in provenance).encode()).hexdigest()
-    config_hash = hashlib.sha256(json.dumps(asdict(cfg), sort_keys=True).encode()).hexdigest()
+    config_hash = hashlib.sha256(json.dumps({k: v for k, v in asdict(cfg).items() if k != "n_jobs"}, sort_keys=True).encode()).hexdigest()
     now = datetime.now(UTC)
     meta = {
         "schema_version": 1,

@@ -1,0 +1,43 @@
+"""Many messages on several cores: forked worker processes share the loaded classifier (copy-on-write), take
+chunks of the input and hand back predictions that are put back in input order.
+
+Only for command-line and batch jobs: forking a server process that runs threads is not safe, so the HTTP
+service never calls this. Where ``fork`` is unavailable, or the input is small, it runs in this process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Sequence
+
+from service.core.classifier import Classifier, Prediction
+
+_SHARED: Classifier | None = None  # set just before forking; the children inherit it
+
+
+def _run(job: tuple[Sequence[str], Sequence[str | None], bool]) -> list[Prediction]:
+    texts, languages, explain = job
+    assert _SHARED is not None
+    return _SHARED.predict_batch(texts, languages, explain)
+
+
+def default_workers() -> int:
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
+def predict_parallel(clf: Classifier, texts: Sequence[str], languages: Sequence[str | None] | None = None, explain: bool = True,
+                     workers: int | None = None, chunk: int = 250) -> list[Prediction]:
+    """The same predictions as ``clf.predict_batch``, computed by ``workers`` processes."""
+    global _SHARED
+    workers = default_workers() if workers is None else workers
+    langs = list(languages) if languages is not None else [None] * len(texts)
+    if workers <= 1 or len(texts) < 2 * chunk or "fork" not in mp.get_all_start_methods():
+        return clf.predict_batch(texts, langs, explain)
+    _SHARED = clf
+    try:
+        jobs = [(texts[i : i + chunk], langs[i : i + chunk], explain) for i in range(0, len(texts), chunk)]
+        with mp.get_context("fork").Pool(workers) as pool:
+            return [p for part in pool.imap(_run, jobs) for p in part]
+    finally:
+        _SHARED = None
