@@ -138,7 +138,11 @@ class Featurizer:
 
     def vectorize(self, doc: Prepared) -> tuple[np.ndarray, np.ndarray]:
         """Sparse vector of one message as (indices, values), float64."""
-        ci, ct, wi, wt, sigs = self.count_arrays(doc)
+        return self.weigh(self.count_arrays(doc))
+
+    def weigh(self, counts: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """TF-IDF values of ``count_arrays`` output, each block L2-normalised and scaled by its weight."""
+        ci, ct, wi, wt, sigs = counts
         idx_parts: list[np.ndarray] = []
         val_parts: list[np.ndarray] = []
         for idx, tf, weight in ((ci, ct, self.block_weights[0]), (wi, wt, self.block_weights[1])):
@@ -168,46 +172,51 @@ class Featurizer:
         dat = np.concatenate(data) if data else np.zeros(0)
         return sparse.csr_matrix((dat, ind, np.asarray(indptr)), shape=(len(docs), self.n_features))
 
-    def token_contributions(self, doc: Prepared, weights: np.ndarray) -> dict[str, np.ndarray]:
+    def token_contributions(self, doc: Prepared, weights: np.ndarray, counts=None) -> dict[str, np.ndarray]:
         """How much each distinct token adds to linear scores with ``weights`` (n_features x n_labels).
 
         A feature's contribution (value x weight) is shared among the tokens it came from, in proportion
-        to how often each produced it; bigrams are split between their two words.
+        to how often each produced it; bigrams are split between their two words. ``counts`` (the message's
+        ``count_arrays``) saves recounting when the caller has them.
         """
-        idx, val = self.vectorize(doc)  # ids ascend: char block < word block < signals
-        ci, ct, wi, wt, sigs = self.count_arrays(doc)
+        counts = counts or self.count_arrays(doc)
+        idx, val = self.weigh(counts)  # ids ascend: char block < word block < signals
+        ci, ct, wi, wt, sigs = counts
         unit = val / np.concatenate([ct, wt, np.ones(len(sigs))]) if len(idx) else val
-
-        def unit_of(j: int) -> float:
-            pos = int(np.searchsorted(idx, j))
-            return float(unit[pos]) if pos < len(idx) and idx[pos] == j else 0.0
-
         counted = Counter(doc.tokens)
         toks = list(counted)
+        n_labels = weights.shape[1]
+        sums = np.zeros((len(toks), n_labels))
+        if not len(idx) or not toks:
+            return {t: sums[i] for i, t in enumerate(toks)}
         arrays = [self.token_features(t) for t in toks]
-        zero = np.zeros(weights.shape[1])
-        out: dict[str, np.ndarray] = {t: zero for t in toks}
-        if arrays and len(idx):
-            feats = np.concatenate(arrays)
+        feats = np.concatenate(arrays)
+        if len(feats):
             owner = np.repeat(np.arange(len(toks)), [len(a) for a in arrays])
-            contrib = unit[np.searchsorted(idx, feats)][:, None] * weights[feats]
-            sums = np.zeros((len(toks), weights.shape[1]))
-            np.add.at(sums, owner, contrib)
             times = np.fromiter(counted.values(), dtype=np.float64, count=len(toks))
-            sums *= times[:, None]
-            out = {t: sums[i] for i, t in enumerate(toks)}
+            contrib = (unit[np.searchsorted(idx, feats)] * times[owner])[:, None] * weights[feats]
+            np.add.at(sums, owner, contrib)
+        pos = {t: i for i, t in enumerate(toks)}
+        # word unigrams and bigrams: look up all their ids at once
+        rows, ids, shares = [], [], []
+        wv = self.word_vocab
         for tok, times in counted.items():
-            j = self.word_vocab.get(tok)
+            j = wv.get(tok)
             if j is not None:
-                out[tok] = out[tok] + times * unit_of(j) * weights[j]
-        words = [t for t in doc.tokens if is_word(t)]
+                rows.append(pos[tok]), ids.append(j), shares.append(float(times))
+        words = [t for t in doc.tokens if _is_word_cached(t)]
         for x, y in zip(words, words[1:]):
-            j = self.word_vocab.get(f"{x} {y}")
+            j = wv.get(f"{x} {y}")
             if j is not None:
-                share = unit_of(j) * weights[j] / 2.0
-                out[x] = out.get(x, zero) + share
-                out[y] = out.get(y, zero) + share
-        return out
+                rows += [pos[x], pos[y]]
+                ids += [j, j]
+                shares += [0.5, 0.5]
+        if ids:
+            ids_a = np.asarray(ids, dtype=np.int64)
+            at = np.minimum(np.searchsorted(idx, ids_a), len(idx) - 1)
+            u = np.where(idx[at] == ids_a, unit[at], 0.0) * np.asarray(shares)
+            np.add.at(sums, np.asarray(rows), u[:, None] * weights[ids_a])
+        return {t: sums[i] for i, t in enumerate(toks)}
 
 
 def _select(df: Counter[str], min_df: int, most: int) -> list[str]:

@@ -64,9 +64,10 @@ class TriageModel:
         tokens = tuple(t.lower() for t in tokenize(norm.text, lang)) if norm.text else ()
         return Prepared(tokens=tokens, signals=norm.signals, text=norm.text)
 
-    def decision_and_embedding(self, doc: Prepared) -> tuple[np.ndarray, np.ndarray | None]:
-        """Linear scores, and the message's unit embedding when the model uses one (the duplicate check reuses it)."""
-        idx, val = self.featurizer.vectorize(doc)
+    def decision_and_embedding(self, doc: Prepared, counts=None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Linear scores, and the message's unit embedding when the model uses one (the duplicate check reuses it).
+        ``counts`` are the message's ``featurizer.count_arrays`` when the caller already has them."""
+        idx, val = self.featurizer.weigh(counts or self.featurizer.count_arrays(doc))
         out = self.intercept.copy() if len(idx) == 0 else val @ self.coef[idx] + self.intercept
         if not self.embedding:
             return out, None
@@ -81,11 +82,11 @@ class TriageModel:
         uncertain = bool(np.any(np.abs(proba - self.thresholds) < self.uncertainty_margin))
         return labels, uncertain
 
-    def explain(self, raw: str, doc: Prepared, labels: list[str], top: int = 5) -> dict[str, list[Span]]:
+    def explain(self, raw: str, doc: Prepared, labels: list[str], top: int = 5, counts=None) -> dict[str, list[Span]]:
         """For each label, the words of ``raw`` that raised its score most, with character offsets into ``raw``."""
         if not labels:
             return {}
-        contrib = self.featurizer.token_contributions(doc, self.coef)  # all labels: slicing columns would copy the matrix
+        contrib = self.featurizer.token_contributions(doc, self.coef, counts)  # all labels: slicing columns would copy the matrix
         out: dict[str, list[Span]] = {}
         for label in labels:
             c = self.labels.index(label)
@@ -105,6 +106,22 @@ class TriageModel:
 
 
 def _find(raw: str, token: str, taken: set[int]) -> tuple[int, int] | None:
+    """Offsets of the first untaken occurrence of ``token`` in ``raw`` (case-insensitive; a word token must not
+    start inside another word)."""
+    lowered = raw.lower()
+    if len(lowered) != len(raw):  # rare: lower-casing changed the length, so offsets would drift; use a regex
+        return _find_regex(raw, token, taken)
+    needle = token.lower()
+    word = needle[:1].isalnum() and needle[:1].isascii()
+    start = lowered.find(needle)
+    while start != -1:
+        if start not in taken and not (word and start > 0 and (lowered[start - 1].isalnum() or lowered[start - 1] == "_")):
+            return start, start + len(needle)
+        start = lowered.find(needle, start + 1)
+    return None
+
+
+def _find_regex(raw: str, token: str, taken: set[int]) -> tuple[int, int] | None:
     pattern = re.escape(token)
     if token[:1].isalnum() and token[:1].isascii():
         pattern = r"(?<!\w)" + pattern
