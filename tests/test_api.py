@@ -177,3 +177,16 @@ def test_api_feedback_is_idempotent_per_agent_and_feeds_the_review_queue(client)
 @pytest.mark.parametrize("body,status", [({"message_id": "nope", "labels": ["billing"]}, 404), ({"message_id": "x", "labels": ["spam"]}, 422)])
 def test_api_feedback_errors(client, body, status):
     assert client.post("/v1/feedback", json=body).status_code == status
+
+
+def test_api_classify_answer_matches_the_documented_schema(client):
+    """The route builds its answer without a second validation pass, so the contract is checked here: every field of
+    ClassifyResponse is present with its type, nothing more, for a plain answer and for one naming a duplicate."""
+    from service.api.schemas import ClassifyResponse
+
+    text = "You charged my card twice for the March invoice, refund one of them please!!!"
+    first = client.post("/v1/classify", json={"text": text, "customer_id": "c-schema"}).json()
+    second = client.post("/v1/classify", json={"text": "Hello again: " + text, "customer_id": "c-schema"}).json()
+    assert second["duplicate_of"]["id"] == first["id"]
+    for body in (first, second):
+        assert ClassifyResponse.model_validate(body).model_dump(mode="json") == body

@@ -121,3 +121,28 @@ def test_artifact_bad_metadata_is_refused(trained, tmp_path):
 def test_artifact_outside_models_folder_is_refused(trained, tmp_path):
     with pytest.raises(ArtifactError, match="not inside the models folder"):
         load_artifact(trained.out_dir, tmp_path)
+
+
+def test_model_max_chars_bounds_what_the_features_read(trained):
+    """A model trained with max_chars reads only the opening of a long mail, cut between words; the setting travels
+    with the model, so serving cuts exactly where training did."""
+    import copy
+
+    from service.core.model import clip
+
+    assert clip("short text", 100) == "short text" and clip("abc", None) == "abc"
+    assert clip("alpha beta gamma delta", 16) == "alpha beta gamma"
+    model = copy.copy(trained.model)
+    model.max_chars = 60
+    long_mail = "The router drops the connection every evening. " + "Lorem ipsum dolor sit amet. " * 200
+    doc = model.prepare(long_mail, "en")
+    assert len(doc.text) <= 60 and "router" in doc.tokens and doc.tokens.count("lorem") <= 1
+    assert trained.model.prepare(long_mail, "en").tokens.count("lorem") == 200
+
+
+def test_model_parallel_batch_equals_single(classifier):
+    from service.core.parallel import predict_parallel
+
+    texts = ["my card got declined AGAIN!!!", "Bonjour, où est ma facture ?", "ログインできません", "thanks, all good now"] * 30
+    forked = predict_parallel(classifier, texts, explain=True, workers=2, chunk=25)
+    assert [(p.labels, p.scores, p.explanation) for p in forked] == [(p.labels, p.scores, p.explanation) for p in classifier.predict_batch(texts)]

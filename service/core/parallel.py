@@ -32,8 +32,11 @@ def predict_parallel(clf: Classifier, texts: Sequence[str], languages: Sequence[
     global _SHARED
     workers = default_workers() if workers is None else workers
     langs = list(languages) if languages is not None else [None] * len(texts)
-    if workers <= 1 or len(texts) < 2 * chunk or "fork" not in mp.get_all_start_methods():
+    # The sentence-embedding engine already spreads one message over the cores, and its OpenMP threads do not
+    # survive a fork: models with an embedding run here.
+    if workers <= 1 or len(texts) < 2 * chunk or clf.model.embedding or "fork" not in mp.get_all_start_methods():
         return clf.predict_batch(texts, langs, explain)
+    clf.warm()  # load language models and tokenisers here: building them inside a forked child can deadlock
     _SHARED = clf
     try:
         jobs = [(texts[i : i + chunk], langs[i : i + chunk], explain) for i in range(0, len(texts), chunk)]
