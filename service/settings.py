@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 2_000_000
     max_text_chars: int = 20_000
     max_batch: int = 1000
-    rate_limit_per_minute: int = 6000
+    rate_limit_per_minute: int = Field(6000, ge=0)  # per key and worker process; 0 = no limit
     duplicate_window_days: int = 14
     duplicate_threshold: float = 0.5
     incident_window_minutes: int = 120

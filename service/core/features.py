@@ -192,10 +192,13 @@ class Featurizer:
         arrays = [self.token_features(t) for t in toks]
         feats = np.concatenate(arrays)
         if len(feats):
-            owner = np.repeat(np.arange(len(toks)), [len(a) for a in arrays])
+            # features arrive grouped by token, so each token's sum is one segment of a cumulative sum
+            lens = np.fromiter((len(a) for a in arrays), dtype=np.int64, count=len(toks))
             times = np.fromiter(counted.values(), dtype=np.float64, count=len(toks))
-            contrib = (unit[np.searchsorted(idx, feats)] * times[owner])[:, None] * weights[feats]
-            np.add.at(sums, owner, contrib)
+            contrib = unit[np.searchsorted(idx, feats)][:, None] * weights[feats]
+            ends = np.cumsum(lens)
+            cum = np.vstack([np.zeros((1, n_labels)), np.cumsum(contrib, axis=0)])
+            sums += (cum[ends] - cum[ends - lens]) * times[:, None]
         pos = {t: i for i, t in enumerate(toks)}
         # word unigrams and bigrams: look up all their ids at once
         rows, ids, shares = [], [], []
