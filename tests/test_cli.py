@@ -76,3 +76,20 @@ def test_cli_evaluate_without_model_is_a_clear_error(tmp_path, small_dataset, mo
     res = runner.invoke(app, ["evaluate", "--data", str(small_dataset)])
     get_settings.cache_clear()
     assert res.exit_code == 6 and "no trained model" in res.output
+
+
+def test_cli_classify_large_file_on_two_processes_matches_one(models_dir, tmp_path):
+    """A file big enough to be split across processes gives the same lines, in the same order, as one process."""
+    texts = ["my card was declined again!!!", "", "Bonjour, où est ma facture ?", "ログインできません", "thanks, all good"]
+    data = tmp_path / "many.jsonl"
+    data.write_text("\n".join(json.dumps({"id": f"r{i}", "text": texts[i % len(texts)] + f" #{i}" if texts[i % len(texts)] else ""})
+                              for i in range(700)) + "\n")
+    model = str(next(p for p in models_dir.iterdir() if p.is_dir()))
+    outs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"out{workers}.jsonl"
+        res = runner.invoke(app, ["classify", "--input", str(data), "--output", str(out), "--model", model, "--workers", workers])
+        assert res.exit_code == 0, res.output
+        outs.append(out.read_text().splitlines())
+    assert len(outs[0]) == 700 and outs[0] == outs[1]
+    assert json.loads(outs[1][1])["error"] and json.loads(outs[1][699])["id"] == "r699"

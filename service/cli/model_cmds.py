@@ -155,6 +155,8 @@ def classify_cmd(
     output: str = typer.Option("-", "--output", "-o", help="JSONL output file, or - for standard output."),
     fmt: str = typer.Option("auto", "--format", help="jsonl, csv or auto (by file name)."),
     model: Path | None = typer.Option(None, help="Model version folder (default: the current model)."),
+    workers: int | None = typer.Option(None, min=1, help="Processes for large inputs (default: one per core; models with the "
+                                       "sentence embedding always use one)."),
 ) -> None:
     """Classify rows with "text" (optional "id", "language"); one JSONL result per row, in input order."""
     from service.core.batch_io import classify_rows, read_rows
@@ -173,7 +175,7 @@ def classify_cmd(
     out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")  # noqa: SIM115
     errors = total = 0
     try:
-        for result in classify_rows(clf, read_rows(data, kind)):
+        for result in classify_rows(clf, read_rows(data, kind), workers=workers):
             total += 1
             errors += "error" in result
             out.write(json.dumps(result, ensure_ascii=False) + "\n")

@@ -72,10 +72,20 @@ def prediction_dict(pred: Prediction) -> dict:
     }
 
 
-def classify_rows(classifier: Classifier, rows: Iterable[InputRow]) -> Iterator[dict]:
-    for row in rows:
-        rid = row.id if row.id is not None else f"line-{row.line}"
-        if row.error is not None:
-            yield {"id": rid, "line": row.line, "error": row.error}
-            continue
-        yield {"id": rid, **prediction_dict(classifier.predict(row.text, row.language))}
+def classify_rows(classifier: Classifier, rows: Iterable[InputRow], workers: int | None = 1, chunk: int = 2000) -> Iterator[dict]:
+    """One result per row, in input order; rows are classified a chunk at a time, on ``workers`` processes when the
+    model allows it (see service.core.parallel)."""
+    from itertools import islice
+
+    from service.core.parallel import predict_parallel
+
+    it = iter(rows)
+    while batch := list(islice(it, chunk)):
+        good = [r for r in batch if r.error is None]
+        preds = iter(predict_parallel(classifier, [r.text for r in good], [r.language for r in good], explain=True, workers=workers))
+        for row in batch:
+            rid = row.id if row.id is not None else f"line-{row.line}"
+            if row.error is not None:
+                yield {"id": rid, "line": row.line, "error": row.error}
+            else:
+                yield {"id": rid, **prediction_dict(next(preds))}
