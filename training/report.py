@@ -114,7 +114,7 @@ def write_html(summary: dict, plots: list[Path], out: Path, compare: dict | None
     imgs = "".join(f"<figure><img src='{p.name}' alt='{p.stem}'><figcaption>{p.stem.replace('_', ' ')}</figcaption></figure>" for p in plots)
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Triage model report {h.escape(summary['model_version'])}</title>
 <style>body{{font-family:sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}
-figure{{display:inline-block;margin:1em}}img{{max-width:640px}}.up{{color:#070}}.down{{color:#b00}}</style></head><body>
+figure{{display:inline-block;margin:1em;vertical-align:top}}img{{max-width:min(100%,640px)}}img[alt=confusion]{{max-width:100%}}.up{{color:#070}}.down{{color:#b00}}</style></head><body>
 <h1>Model {h.escape(summary['model_version'])}</h1><p>Data: {h.escape(summary['data'])} ({summary['rows']} rows).
 Macro F1 <b>{summary['macro_f1']:.3f}</b>, micro F1 <b>{summary['micro_f1']:.3f}</b>.</p>
 <table><tr><th>label</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>{rows}</table>

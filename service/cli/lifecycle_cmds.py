@@ -97,19 +97,21 @@ def report_cmd(
     from training.report import write_html
 
     clf = _load_classifier(model)
-    source = data
-    if data.is_dir():
-        _, test = split_rows(load_dataset(data), data)
-        source = Path(tempfile.mkdtemp()) / "test_split.jsonl"
-        source.write_text("".join(json.dumps({"text": r.text, "labels": r.labels, "lang": r.lang}, ensure_ascii=False) + "\n" for r in test))
-    result = evaluate(source, clf, out)
-    plots = sorted(out.glob("*.png"))
-    cmp, other_version = None, None
-    models_dir = (model.parent if model else clf_models_dir())
-    promoted = current_version(models_dir)
-    if promoted and promoted != clf.version:
-        other = evaluate(source, Classifier.load(models_dir, promoted), None, progress=False).summary
-        cmp, other_version = compare(result.summary, other), promoted
+    with tempfile.TemporaryDirectory() as tmp:
+        source = data
+        if data.is_dir():
+            _, test = split_rows(load_dataset(data), data)
+            source = Path(tmp) / "test_split.jsonl"
+            source.write_text("".join(json.dumps({"text": r.text, "labels": r.labels, "lang": r.lang}, ensure_ascii=False) + "\n" for r in test))
+        result = evaluate(source, clf, out)
+        result.summary["data"] = f"{data} (its test split)" if data.is_dir() else str(data)
+        plots = sorted(out.glob("*.png"))
+        cmp, other_version = None, None
+        models_dir = (model.parent if model else clf_models_dir())
+        promoted = current_version(models_dir)
+        if promoted and promoted != clf.version:
+            other = evaluate(source, Classifier.load(models_dir, promoted), None, progress=False).summary
+            cmp, other_version = compare(result.summary, other), promoted
     page = write_html(result.summary, plots, out, cmp, other_version)
     console.print(f"wrote {page}")
 
