@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -116,13 +117,24 @@ def _hammer(base: str, stop: threading.Event, results: list) -> None:
             time.sleep(0.01)
 
 
-def test_e2e_hot_reload_drops_no_request_and_refuses_tampered_models(server):
-    base, _, models = server
+@contextlib.contextmanager
+def _under_load(base: str, threads: int = 4):
+    """Four clients posting messages until the block ends; yields their (status, model version) answers."""
     stop, results = threading.Event(), []
-    workers = [threading.Thread(target=_hammer, args=(base, stop, results)) for _ in range(4)]
+    workers = [threading.Thread(target=_hammer, args=(base, stop, results)) for _ in range(threads)]
     for w in workers:
         w.start()
     try:
+        yield results
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+
+
+def test_e2e_hot_reload_drops_no_request_and_refuses_tampered_models(server):
+    base, _, models = server
+    with _under_load(base) as results:
         time.sleep(1.0)
         _copy_version(models, "reloaded-v2")
         deadline = time.time() + 30
@@ -132,10 +144,6 @@ def test_e2e_hot_reload_drops_no_request_and_refuses_tampered_models(server):
         time.sleep(0.5)
         _copy_version(models, "tampered-v3", tamper=True)
         time.sleep(3)
-    finally:
-        stop.set()
-        for w in workers:
-            w.join()
     assert results and all(code == 200 for code, _ in results)
     assert {v for _, v in results} >= {"reloaded-v2"}
     assert httpx.get(f"{base}/v1/model", timeout=30).json()["version"] == "reloaded-v2"  # the tampered one was refused
@@ -186,21 +194,13 @@ def test_e2e_two_workers_share_metrics_and_all_pick_up_a_promoted_model(two_work
     for _ in range(4):
         assert _sample(httpx.get(f"{base}/metrics", timeout=30).text, "triage_requests_total", route="/v1/classify", status="200") == 40
 
-    stop, results = threading.Event(), []
-    workers = [threading.Thread(target=_hammer, args=(base, stop, results)) for _ in range(4)]
-    for w in workers:
-        w.start()
-    try:
+    with _under_load(base) as results:
         time.sleep(0.5)
         _copy_version(models, "promoted-v2")
         deadline, streak = time.time() + 30, 0
         while time.time() < deadline and streak < 20:  # 20 answers in a row from the new model: both workers switched
             streak = streak + 1 if httpx.get(f"{base}/v1/model", timeout=30).json()["version"] == "promoted-v2" else 0
         assert streak >= 20
-    finally:
-        stop.set()
-        for w in workers:
-            w.join()
     assert results and all(code == 200 for code, _ in results)
     text = httpx.get(f"{base}/metrics", timeout=30).text
     assert _sample(text, "triage_model_info", version="promoted-v2") == 2
