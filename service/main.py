@@ -8,6 +8,7 @@ import contextlib
 import logging
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 
 from service import __version__
@@ -24,6 +25,7 @@ from service.settings import Settings, get_settings
 
 log = logging.getLogger("triage.app")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+CLASSIFY_THREADS = 2
 
 
 def check_exposure(settings: Settings, store=None) -> None:
@@ -81,6 +83,9 @@ async def lifespan(app: FastAPI):
                                                      settings.incident_window_minutes, settings.incident_min_customers)
     holder = ModelHolder(settings.models_dir, settings.model_version, warm=settings.warm_on_start)
     app.state.models = holder
+    # Classifications in flight per worker. The work holds the GIL, so more threads only interleave it and stretch
+    # every request; a small limiter queues the rest first in, first out instead (a short tail under load).
+    app.state.classify_limiter = anyio.CapacityLimiter(CLASSIFY_THREADS)
     try:
         await asyncio.to_thread(holder.load)
         MODEL_INFO.labels(holder.classifier.version).set(1)

@@ -91,13 +91,14 @@ class TriageModel:
             return {}
         contrib = self.featurizer.token_contributions(doc, self.coef, counts)  # all labels: slicing columns would copy the matrix
         out: dict[str, list[Span]] = {}
+        lowered = raw.lower()
         for label in labels:
             c = self.labels.index(label)
             ranked = sorted((float(v[c]), t) for t, v in contrib.items() if v[c] > 0 and any(ch.isalnum() for ch in t))
             spans: list[Span] = []
             taken: set[int] = set()
             for weight, tok in reversed(ranked):
-                match = _find(raw, tok, taken)
+                match = _find(raw, lowered, tok, taken)
                 if match is None:
                     continue
                 taken.add(match[0])
@@ -116,10 +117,9 @@ def clip(text: str, max_chars: int | None) -> str:
     return text[: cut if cut >= max_chars * 0.8 else max_chars]
 
 
-def _find(raw: str, token: str, taken: set[int]) -> tuple[int, int] | None:
-    """Offsets of the first untaken occurrence of ``token`` in ``raw`` (case-insensitive; a word token must not
-    start inside another word)."""
-    lowered = raw.lower()
+def _find(raw: str, lowered: str, token: str, taken: set[int]) -> tuple[int, int] | None:
+    """Offsets of the first untaken occurrence of ``token`` in ``raw`` (``lowered`` is ``raw.lower()``;
+    case-insensitive; a word token must not start inside another word)."""
     if len(lowered) != len(raw):  # rare: lower-casing changed the length, so offsets would drift; use a regex
         return _find_regex(raw, token, taken)
     needle = token.lower()

@@ -41,12 +41,10 @@ class ReviewItem:
 
 def reasons_for(labels: list[str], scores: dict[str, float], thresholds: dict[str, float], margin: float,
                 uncertainty_margin: float, agent_labels: list[list[str]]) -> list[str]:
-    out = []
     distinct = {tuple(sorted(a)) for a in agent_labels}
-    if len(distinct) > 1:
-        out.append("agents_disagree")
-    if len(distinct) == 1:
+    if len(distinct) == 1:  # labelled, and everyone agrees
         return []
+    out = ["agents_disagree"] if distinct else []
     near = [lab for lab, s in scores.items() if lab in thresholds and abs(s - thresholds[lab]) < uncertainty_margin]
     if any(frozenset({a, b}) in CONFLICTS for i, a in enumerate(labels) for b in labels[i + 1 :]) or len(near) >= 2:
         out.append("conflicting_labels")

@@ -42,6 +42,19 @@ class StoredMessage:
     repeat_count: int
 
 
+@contextmanager
+def _guarded(open_connection) -> Iterator:
+    """Opens a connection with ``open_connection()``; database failures, including failing to connect, become
+    StoreError (constraint violations stay as they are: callers handle them)."""
+    try:
+        with open_connection() as conn:
+            yield conn
+    except IntegrityError:
+        raise
+    except SQLAlchemyError as exc:
+        raise StoreError(f"message store unavailable: {exc.__class__.__name__}") from None
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -63,23 +76,13 @@ class Store:
         if migrate:
             db.upgrade(self.engine)
 
-    @contextmanager
-    def _tx(self) -> Iterator:
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except IntegrityError:
-            raise
-        except SQLAlchemyError as exc:
-            raise StoreError(f"message store unavailable: {exc.__class__.__name__}") from None
+    def _tx(self):
+        """A transaction for writes."""
+        return _guarded(self.engine.begin)
 
-    @contextmanager
-    def _read(self) -> Iterator:
-        try:
-            with self._reader.connect() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            raise StoreError(f"message store unavailable: {exc.__class__.__name__}") from None
+    def _read(self):
+        """A connection for one-statement reads."""
+        return _guarded(self._reader.connect)
 
     def ping(self) -> bool:
         return db.ping(self.engine)

@@ -18,19 +18,6 @@ router = APIRouter(prefix="/v1", tags=["classify"])
 ERRORS = {code: {"model": ErrorResponse} for code in (401, 403, 413, 415, 422, 429, 503)}
 
 
-# Classifications in flight per worker process. The work holds the GIL, so more threads only interleave it and
-# stretch every request; a small limiter queues requests first in, first out instead (a short tail under load).
-CLASSIFY_THREADS = 2
-_limiter: anyio.CapacityLimiter | None = None
-
-
-def _classify_limiter() -> anyio.CapacityLimiter:
-    global _limiter
-    if _limiter is None:
-        _limiter = anyio.CapacityLimiter(CLASSIFY_THREADS)
-    return _limiter
-
-
 def to_response(res: TriageResult, version: str) -> dict:
     """The answer as plain JSON-ready data in the shape of ``ClassifyResponse`` (a contract test holds them together)."""
     p = res.prediction
@@ -57,11 +44,13 @@ def _run(body: ClassifyRequest, triage, tenant: str, max_chars: int) -> dict:
 
 
 @router.post("/classify", response_model=ClassifyResponse, responses=ERRORS)
-async def classify(body: ClassifyRequest, caller: ClassifyCaller, triage: TriageDep, settings: SettingsDep) -> Response:
+async def classify(body: ClassifyRequest, caller: ClassifyCaller, triage: TriageDep, settings: SettingsDep, request: Request) -> Response:
     """Labels, scores, language, explanation, duplicate evidence and suggested handling for one message."""
-    # One hop to a worker thread for the CPU and database work; the rest stays on the event loop. The answer is
-    # built by us in the documented shape and serialised once (no second validation pass).
-    out = await anyio.to_thread.run_sync(_run, body, triage, caller.tenant, settings.max_text_chars, limiter=_classify_limiter())
+    # One hop to a worker thread for the CPU and database work, through the app's small FIFO limiter (see
+    # service.main); the rest stays on the event loop. The answer is built by us in the documented shape and
+    # serialised once (no second validation pass).
+    out = await anyio.to_thread.run_sync(_run, body, triage, caller.tenant, settings.max_text_chars,
+                                         limiter=request.app.state.classify_limiter)
     return Response(orjson.dumps(out), media_type="application/json")
 
 
