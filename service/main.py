@@ -8,12 +8,12 @@ import contextlib
 import logging
 from contextlib import asynccontextmanager
 
-import anyio
 from fastapi import FastAPI
 
 from service import __version__
 from service.api import errors as api_errors
 from service.api.auth import Authenticator
+from service.api.batcher import Batcher
 from service.api.middleware import TriageMiddleware
 from service.api.observability import MODEL_INFO, RELOADS, configure_logging, worker_exit
 from service.api.routes import admin, classify, feedback, health, meta, tickets
@@ -25,7 +25,6 @@ from service.settings import Settings, get_settings
 
 log = logging.getLogger("triage.app")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-CLASSIFY_THREADS = 2
 
 
 def check_exposure(settings: Settings, store=None) -> None:
@@ -83,9 +82,9 @@ async def lifespan(app: FastAPI):
                                                      settings.incident_window_minutes, settings.incident_min_customers)
     holder = ModelHolder(settings.models_dir, settings.model_version, warm=settings.warm_on_start)
     app.state.models = holder
-    # Classifications in flight per worker. The work holds the GIL, so more threads only interleave it and stretch
-    # every request; a small limiter queues the rest first in, first out instead (a short tail under load).
-    app.state.classify_limiter = anyio.CapacityLimiter(CLASSIFY_THREADS)
+    # Classification holds the GIL, so more threads only interleave it and stretch every request: by default one
+    # thread per process classifies, the batcher queues the rest first in, first out, and shares hops under load.
+    app.state.classify_batcher = Batcher(lanes=settings.classify_threads, max_batch=settings.classify_batch)
     try:
         await asyncio.to_thread(holder.load)
         MODEL_INFO.labels(holder.classifier.version).set(1)

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 2_000_000
     max_text_chars: int = 20_000
     max_batch: int = 1000
+    classify_threads: int = Field(1, ge=1, le=64)  # worker threads classifying at once per process (raise for a slow database)
+    classify_batch: int = Field(4, ge=1, le=256)  # queued classify calls one thread hop may take (see service.api.batcher)
     rate_limit_per_minute: int = Field(6000, ge=0)  # per key and worker process; 0 = no limit
     duplicate_window_days: int = 14
     duplicate_threshold: float = 0.5

@@ -75,6 +75,10 @@ def test_model_with_embeddings_parity_and_reload(trained_with_embeddings):
     serve_side = np.array([[p.scores[lab] for lab in LABELS] for p in served.predict_batch(texts, explain=False)])
     np.testing.assert_allclose(train_side, serve_side, atol=1e-6)
     assert served.predict(texts[0]).embedding is not None
+    # the embedding reads the natural text (digits and links kept); the n-grams read the masked one
+    assert model.embed_plain
+    doc = model.prepare("My order 4471 from https://shop.example never arrived", "en")
+    assert "4471" in doc.text and "https://shop.example" in doc.text and "4471" not in doc.tokens
 
 
 def test_model_metadata_records_what_was_trained(trained):

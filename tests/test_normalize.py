@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.core.normalize import normalize
+from service.core.normalize import NormalizeOptions, normalize
 
 
 def test_normalize_strips_quoted_reply_and_flags_it():
@@ -43,6 +43,15 @@ def test_normalize_keeps_emoji_and_masks_urls_emails_numbers():
     assert "https" not in out.text and "urlx" in out.text
     assert "bob@" not in out.text and "emailx" in out.text
     assert "123456789" not in out.text
+
+
+def test_normalize_plain_text_is_unmasked_but_equally_cleaned():
+    raw = "Hi, order 123456 never came, see https://shop.example/track\n\n> On Monday you wrote:\n> old text 999"
+    out = normalize(raw)
+    assert "123456" in out.plain and "https://shop.example/track" in out.plain
+    assert "old text" not in out.plain and "old text" not in out.text  # quotes are stripped from both
+    assert "123456" not in out.text and "never came" in out.text and "never came" in out.plain
+    assert normalize(raw, NormalizeOptions(mask=False)).plain == normalize(raw, NormalizeOptions(mask=False)).text
 
 
 def test_normalize_shouting_and_exclamations_are_signals():

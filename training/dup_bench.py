@@ -13,6 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from service.core import embeddings, similarity
+from service.core.artifacts import load_artifact, resolve_model_dir
+from service.core.langid import SUPPORTED, LanguageIdentifier
+from service.core.model import TriageModel
 from service.core.normalize import normalize
 from service.settings import Settings
 
@@ -31,13 +34,21 @@ def roc_auc(y: np.ndarray, s: np.ndarray) -> float:
     return float((ranks[y == 1].sum() - pos * (pos + 1) / 2) / (pos * neg))
 
 
-def pair_scores(pairs: list[dict], threshold: float = 0.5, use_embeddings: bool = True) -> np.ndarray:
-    """The service's similarity for each pair: lexical (with the quoted part) combined with the e5 embedding of the
-    normalised texts when the embedding package is installed, exactly as Triage does."""
-    use_embeddings = use_embeddings and embeddings.available()
+def embedding_texts(texts: list[str], model: TriageModel | None) -> list[str]:
+    """What the served model embeds for each message (its own preparation), or the normalised text without a model."""
+    if model is None:
+        return [normalize(t).text for t in texts]
+    langid = LanguageIdentifier()
+    return [model.prepare(t, (lambda c: c if c in SUPPORTED else "xx")(langid.detect(t).code)).text for t in texts]
+
+
+def pair_scores(pairs: list[dict], threshold: float = 0.5, use_embeddings: bool = True, model: TriageModel | None = None) -> np.ndarray:
+    """The service's similarity for each pair: lexical (with the quoted part) combined with the e5 embedding of what
+    ``model`` embeds (the served model), exactly as Triage does; lexical only when the model has no embedding."""
+    use_embeddings = use_embeddings and embeddings.available() and (model is None or model.embedding is not None)
     if use_embeddings:
-        ea = embeddings.embed([normalize(p["a"]).text for p in pairs])
-        eb = embeddings.embed([normalize(p["b"]).text for p in pairs])
+        ea = embeddings.embed(embedding_texts([p["a"] for p in pairs], model))
+        eb = embeddings.embed(embedding_texts([p["b"] for p in pairs], model))
     out = []
     for i, p in enumerate(pairs):
         a = similarity.signature(p["a"])
@@ -63,7 +74,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--resends", type=Path, default=Path("datasets/resends"))
     ap.add_argument("--real", type=Path, default=REAL_PAIRS)
     ap.add_argument("--threshold", type=float, default=Settings().duplicate_threshold)
+    ap.add_argument("--models", type=Path, default=Settings().models_dir)
+    ap.add_argument("--version", default=None, help="model whose embedding is used (default: the current one)")
     args = ap.parse_args(argv)
+    model, meta = load_artifact(resolve_model_dir(args.models, args.version), args.models)
+    print(f"model {meta.version} ({'lexical + embedding' if model.embedding else 'lexical only: the model has no embedding'})")
     files = sorted(args.resends.glob("*.jsonl")) if args.resends.is_dir() else []
     if files:
         print(f"== our resend pairs at threshold {args.threshold} ==")
@@ -72,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         for f in files:
             pairs = [json.loads(x) for x in f.read_text().splitlines() if x.strip()]
             y = np.array([p["is_duplicate"] for p in pairs], dtype=int)
-            s = pair_scores(pairs, args.threshold)
+            s = pair_scores(pairs, args.threshold, model=model)
             all_y.append(y)
             all_s.append(s)
             _row(f.stem, y, s, args.threshold)
@@ -90,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
         pairs = [json.loads(x) for x in args.real.read_text().splitlines() if x.strip()]
         y = np.array([p["is_duplicate"] for p in pairs], dtype=int)
         hard = np.array([p["pair_type"] != "easy_negative" for p in pairs])
-        ours, lexical_only, base = pair_scores(pairs, args.threshold), pair_scores(pairs, args.threshold, False), tfidf_baseline(pairs)
+        ours, lexical_only, base = pair_scores(pairs, args.threshold, model=model), pair_scores(pairs, args.threshold, False), tfidf_baseline(pairs)
         print(f"\n== real forum pairs {args.real.name}: {len(pairs)} pairs ({int(y.sum())} duplicates) ==")
         print(f"ROC-AUC ours (lexical + embedding): {roc_auc(y, ours):.3f}   lexical signature only: {roc_auc(y, lexical_only):.3f}   "
               f"char TF-IDF cosine baseline: {roc_auc(y, base):.3f}")

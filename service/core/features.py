@@ -172,8 +172,9 @@ class Featurizer:
         dat = np.concatenate(data) if data else np.zeros(0)
         return sparse.csr_matrix((dat, ind, np.asarray(indptr)), shape=(len(docs), self.n_features))
 
-    def token_contributions(self, doc: Prepared, weights: np.ndarray, counts=None) -> dict[str, np.ndarray]:
-        """How much each distinct token adds to linear scores with ``weights`` (n_features x n_labels).
+    def token_contributions(self, doc: Prepared, weights: np.ndarray, counts=None) -> tuple[list[str], np.ndarray]:
+        """How much each distinct token adds to linear scores with ``weights`` (n_features x n_labels):
+        the distinct tokens in order of first appearance, and one row of per-label sums for each.
 
         A feature's contribution (value x weight) is shared among the tokens it came from, in proportion
         to how often each produced it; bigrams are split between their two words. ``counts`` (the message's
@@ -182,27 +183,25 @@ class Featurizer:
         counts = counts or self.count_arrays(doc)
         idx, val = self.weigh(counts)  # ids ascend: char block < word block < signals
         ci, ct, wi, wt, sigs = counts
-        unit = val / np.concatenate([ct, wt, np.ones(len(sigs))]) if len(idx) else val
         counted = Counter(doc.tokens)
         toks = list(counted)
-        n_labels = weights.shape[1]
-        sums = np.zeros((len(toks), n_labels))
+        sums = np.zeros((len(toks), weights.shape[1]))
         if not len(idx) or not toks:
-            return {t: sums[i] for i, t in enumerate(toks)}
+            return toks, sums
+        unit = val / np.concatenate([ct, wt, np.ones(len(sigs))])
         arrays = [self.token_features(t) for t in toks]
-        feats = np.concatenate(arrays)
-        if len(feats):
-            # features arrive grouped by token, so each token's sum is one segment of a cumulative sum
-            lens = np.fromiter((len(a) for a in arrays), dtype=np.int64, count=len(toks))
-            times = np.fromiter(counted.values(), dtype=np.float64, count=len(toks))
+        lens = np.fromiter(map(len, arrays), dtype=np.int64, count=len(toks))
+        if lens.any():
+            feats = np.concatenate(arrays)
+            # features arrive grouped by token: a token's sum is one segment of a cumulative sum
             contrib = unit[np.searchsorted(idx, feats)][:, None] * weights[feats]
+            cum = np.vstack([np.zeros((1, weights.shape[1])), np.cumsum(contrib, axis=0)])
             ends = np.cumsum(lens)
-            cum = np.vstack([np.zeros((1, n_labels)), np.cumsum(contrib, axis=0)])
-            sums += (cum[ends] - cum[ends - lens]) * times[:, None]
-        pos = {t: i for i, t in enumerate(toks)}
+            sums += (cum[ends] - cum[ends - lens]) * np.fromiter(counted.values(), dtype=np.float64, count=len(toks))[:, None]
         # word unigrams and bigrams: look up all their ids at once
-        rows, ids, shares = [], [], []
+        pos = {t: i for i, t in enumerate(toks)}
         wv = self.word_vocab
+        rows, ids, shares = [], [], []
         for tok, times in counted.items():
             j = wv.get(tok)
             if j is not None:
@@ -219,7 +218,7 @@ class Featurizer:
             at = np.minimum(np.searchsorted(idx, ids_a), len(idx) - 1)
             u = np.where(idx[at] == ids_a, unit[at], 0.0) * np.asarray(shares)
             np.add.at(sums, np.asarray(rows), u[:, None] * weights[ids_a])
-        return {t: sums[i] for i, t in enumerate(toks)}
+        return toks, sums
 
 
 def _select(df: Counter[str], min_df: int, most: int) -> list[str]:

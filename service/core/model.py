@@ -41,12 +41,14 @@ class TriageModel:
     embedding: str | None = None  # name of the sentence-embedding block appended after the text features
     embed_weight: float = 0.0
     max_chars: int | None = None  # features read the first max_chars of the normalised text (bounds the cost of long mails)
+    embed_plain: bool = False  # the embedding reads the text before masking (natural text; older models read the masked one)
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self.__dict__.setdefault("embedding", None)
         self.__dict__.setdefault("embed_weight", 0.0)
         self.__dict__.setdefault("max_chars", None)
+        self.__dict__.setdefault("embed_plain", False)
 
     def embedding_block(self, docs: list[Prepared], cached: bool = False, progress=None) -> np.ndarray:
         """The weighted embedding rows for ``docs`` (training may use the on-disk cache; it gives the same vectors)."""
@@ -65,7 +67,7 @@ class TriageModel:
         norm = normalize(text, self.normalize_options)
         body = clip(norm.text, self.max_chars)
         tokens = tuple(t.lower() for t in tokenize(body, lang)) if body else ()
-        return Prepared(tokens=tokens, signals=norm.signals, text=body)
+        return Prepared(tokens=tokens, signals=norm.signals, text=clip(norm.plain, self.max_chars) if self.embed_plain else body)
 
     def decision_and_embedding(self, doc: Prepared, counts=None) -> tuple[np.ndarray, np.ndarray | None]:
         """Linear scores, and the message's unit embedding when the model uses one (the duplicate check reuses it).
@@ -89,22 +91,25 @@ class TriageModel:
         """For each label, the words of ``raw`` that raised its score most, with character offsets into ``raw``."""
         if not labels:
             return {}
-        contrib = self.featurizer.token_contributions(doc, self.coef, counts)  # all labels: slicing columns would copy the matrix
+        toks, sums = self.featurizer.token_contributions(doc, self.coef, counts)  # all labels: slicing columns would copy the matrix
+        wordlike = [any(ch.isalnum() for ch in t) for t in toks]
         out: dict[str, list[Span]] = {}
         lowered = raw.lower()
         for label in labels:
-            c = self.labels.index(label)
-            ranked = sorted((float(v[c]), t) for t, v in contrib.items() if v[c] > 0 and any(ch.isalnum() for ch in t))
+            col = sums[:, self.labels.index(label)]
             spans: list[Span] = []
             taken: set[int] = set()
-            for weight, tok in reversed(ranked):
-                match = _find(raw, lowered, tok, taken)
+            for i in np.argsort(-col, kind="stable").tolist():  # strongest first; ties keep text order
+                weight = float(col[i])
+                if weight <= 0 or len(spans) >= top:
+                    break
+                if not wordlike[i]:
+                    continue
+                match = _find(raw, lowered, toks[i], taken)
                 if match is None:
                     continue
                 taken.add(match[0])
                 spans.append(Span(raw[match[0] : match[1]], match[0], match[1], round(weight, 4)))
-                if len(spans) >= top:
-                    break
             out[label] = spans
         return out
 

@@ -51,10 +51,12 @@ _QUESTION = re.compile(r"[?？]{2,}")
 
 @dataclass(frozen=True)
 class Normalized:
-    """The cleaned text (case kept: tokenisers and language id want it) and the signal tokens."""
+    """The cleaned text (case kept: tokenisers and language id want it) and the signal tokens; ``plain`` is the
+    same text before URLs, e-mail addresses and digits were masked (what a sentence-embedding model reads best)."""
 
     text: str
     signals: tuple[str, ...]
+    plain: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,8 +146,13 @@ def normalize(raw: str, options: NormalizeOptions = NormalizeOptions()) -> Norma
         signals.extend(quote_signals)
     if options.strip_signatures:
         text = strip_signature(text)
+    plain = text
     if options.mask:
         text = mask(text)
     signals.extend(signals_of(text))
-    text = _BLANK_LINES.sub("\n\n", _SPACES.sub(" ", text)).strip()
-    return Normalized(text=text, signals=tuple(signals))
+    text = _tidy(text)
+    return Normalized(text=text, signals=tuple(signals), plain=_tidy(plain) if options.mask else text)
+
+
+def _tidy(text: str) -> str:
+    return _BLANK_LINES.sub("\n\n", _SPACES.sub(" ", text)).strip()

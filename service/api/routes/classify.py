@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import anyio
 import orjson
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
@@ -46,11 +45,9 @@ def _run(body: ClassifyRequest, triage, tenant: str, max_chars: int) -> dict:
 @router.post("/classify", response_model=ClassifyResponse, responses=ERRORS)
 async def classify(body: ClassifyRequest, caller: ClassifyCaller, triage: TriageDep, settings: SettingsDep, request: Request) -> Response:
     """Labels, scores, language, explanation, duplicate evidence and suggested handling for one message."""
-    # One hop to a worker thread for the CPU and database work, through the app's small FIFO limiter (see
-    # service.main); the rest stays on the event loop. The answer is built by us in the documented shape and
-    # serialised once (no second validation pass).
-    out = await anyio.to_thread.run_sync(_run, body, triage, caller.tenant, settings.max_text_chars,
-                                         limiter=request.app.state.classify_limiter)
+    # The CPU and database work runs on a worker thread; calls arriving together share one hop (service.api.batcher).
+    # The answer is built by us in the documented shape and serialised once (no second validation pass).
+    out = await request.app.state.classify_batcher.run(_run, body, triage, caller.tenant, settings.max_text_chars)
     return Response(orjson.dumps(out), media_type="application/json")
 
 

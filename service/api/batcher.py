@@ -1,0 +1,62 @@
+"""Micro-batching of classify calls: requests that arrive together share one worker-thread hop.
+
+Classification is CPU work that holds the GIL, so it belongs off the event loop, but one thread hop per
+request costs more than a short classification: under load the loop and the worker thread hand the GIL
+back and forth for every request. The batcher queues calls and lets at most ``lanes`` worker threads
+drain the queue, each taking up to ``max_batch`` queued calls per hop, first in first out. With one
+caller at a time it is exactly one hop per request; under load the hops are shared.
+
+Each call's result or exception goes back to its own awaiting request; one failing call never fails
+the others in its batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+
+
+class Batcher:
+    def __init__(self, lanes: int = 2, max_batch: int = 16) -> None:
+        self.lanes = lanes
+        self.max_batch = max_batch
+        self._queue: deque[tuple[Callable[..., Any], tuple, asyncio.Future]] = deque()
+        self._active = 0
+
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` on a worker thread, batched with other calls queued at the same time."""
+        future = asyncio.get_running_loop().create_future()
+        self._queue.append((fn, args, future))
+        if self._active < self.lanes:
+            self._active += 1
+            asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
+                outcomes = await anyio.to_thread.run_sync(_call_all, [(fn, args) for fn, args, _ in batch])
+                for (_, _, future), (ok, value) in zip(batch, outcomes):
+                    if future.done():  # the client went away
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+        finally:
+            self._active -= 1
+
+
+def _call_all(calls: list[tuple[Callable[..., Any], tuple]]) -> list[tuple[bool, Any]]:
+    out: list[tuple[bool, Any]] = []
+    for fn, args in calls:
+        try:
+            out.append((True, fn(*args)))
+        except Exception as exc:  # noqa: BLE001 - handed to the awaiting request, which raises it
+            out.append((False, exc))
+    return out
