@@ -40,7 +40,13 @@ class Batcher:
         try:
             while self._queue:
                 batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
-                outcomes = await anyio.to_thread.run_sync(_call_all, [(fn, args) for fn, args, _ in batch])
+                try:
+                    outcomes = await anyio.to_thread.run_sync(_call_all, [(fn, args) for fn, args, _ in batch])
+                except BaseException as exc:  # cancelled at shutdown: no caller may wait forever
+                    for _, _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("classification was cancelled"))
+                    raise
                 for (_, _, future), (ok, value) in zip(batch, outcomes):
                     if future.done():  # the client went away
                         continue
