@@ -103,6 +103,27 @@ def test_model_explanation_offsets_point_into_the_original_text(classifier):
             assert text[s.start : s.end] == s.text and s.weight > 0
 
 
+@pytest.mark.parametrize("text,lang", [
+    ("YOU IDIOTS charged my card twice and the app crashed!!! the app the app", "en"),
+    ("Списали деньги дважды, а приложение снова вылетает. Верните деньги!", "ru"),
+    ("請求が二重になっています。アプリも落ちます。", "ja"),
+    ("x", "en"),
+])
+def test_model_token_contributions_add_up_to_the_ngram_score(classifier, text, lang):
+    """Explanations are exact: the tokens' shares of every label's n-gram score sum to that score (signals and the
+    intercept aside), so the words shown are the ones that really moved it."""
+    model = classifier.model
+    fz = model.featurizer
+    doc = model.prepare(text, lang)
+    counts = fz.count_arrays(doc)
+    idx, val = fz.weigh(counts)
+    ngram = idx < fz.n_features - len(fz.signal_vocab)
+    expected = val[ngram] @ model.coef[idx[ngram]]
+    toks, sums = fz.token_contributions(doc, model.coef, counts)
+    assert toks == list(dict.fromkeys(doc.tokens))
+    np.testing.assert_allclose(sums.sum(axis=0), expected, atol=1e-9)
+
+
 def test_artifact_tampered_model_is_refused(trained, tmp_path):
     copy = tmp_path / "models" / trained.out_dir.name
     shutil.copytree(trained.out_dir, copy)
