@@ -63,11 +63,12 @@ class Classifier:
         lang = self.language_of(text, language)
         doc = self.model.prepare(text, lang.code if lang.code in SUPPORTED else "xx")
         counts = self.model.featurizer.count_arrays(doc)
-        decision, embedding = self.model.decision_and_embedding(doc, counts)
+        weighed = self.model.featurizer.weigh(counts)
+        decision, embedding = self.model.decision_and_embedding(doc, counts, weighed)
         proba = self.model.calibrate(decision)
         labels, uncertain = self.model.decide(proba)
         scores = {lab: round(float(p), 6) for lab, p in zip(self.model.labels, proba)}
-        explanation = self.model.explain(text, doc, labels, counts=counts) if explain else {}
+        explanation = self.model.explain(text, doc, labels, counts=counts, weighed=weighed) if explain else {}
         return Prediction(labels, scores, uncertain, lang, explanation, embedding)
 
     def predict_batch(self, texts: Sequence[str], languages: Sequence[str | None] | None = None, explain: bool = True) -> list[Prediction]:

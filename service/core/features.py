@@ -172,52 +172,56 @@ class Featurizer:
         dat = np.concatenate(data) if data else np.zeros(0)
         return sparse.csr_matrix((dat, ind, np.asarray(indptr)), shape=(len(docs), self.n_features))
 
-    def token_contributions(self, doc: Prepared, weights: np.ndarray, counts=None) -> tuple[list[str], np.ndarray]:
+    def token_contributions(self, doc: Prepared, weights: np.ndarray, counts=None, weighed=None) -> tuple[list[str], np.ndarray]:
         """How much each distinct token adds to linear scores with ``weights`` (n_features x n_labels):
         the distinct tokens in order of first appearance, and one row of per-label sums for each.
 
         A feature's contribution (value x weight) is shared among the tokens it came from, in proportion
         to how often each produced it; bigrams are split between their two words. ``counts`` (the message's
-        ``count_arrays``) saves recounting when the caller has them.
+        ``count_arrays``) and ``weighed`` (their ``weigh``) save recomputing what the caller already has.
         """
         counts = counts or self.count_arrays(doc)
-        idx, val = self.weigh(counts)  # ids ascend: char block < word block < signals
+        idx, val = weighed if weighed is not None else self.weigh(counts)  # ids ascend: char < word < signals
         ci, ct, wi, wt, sigs = counts
         counted = Counter(doc.tokens)
         toks = list(counted)
-        sums = np.zeros((len(toks), weights.shape[1]))
+        n_labels = weights.shape[1]
+        sums = np.zeros((len(toks), n_labels))
         if not len(idx) or not toks:
             return toks, sums
         unit = val / np.concatenate([ct, wt, np.ones(len(sigs))])
         arrays = [self.token_features(t) for t in toks]
         lens = np.fromiter(map(len, arrays), dtype=np.int64, count=len(toks))
-        if lens.any():
-            feats = np.concatenate(arrays)
-            # features arrive grouped by token: a token's sum is one segment of a cumulative sum
+        has = lens > 0
+        if has.any():
+            feats = np.concatenate(arrays)  # grouped by token: each token's sum is one segment
             contrib = unit[np.searchsorted(idx, feats)][:, None] * weights[feats]
-            cum = np.vstack([np.zeros((1, weights.shape[1])), np.cumsum(contrib, axis=0)])
-            ends = np.cumsum(lens)
-            sums += (cum[ends] - cum[ends - lens]) * np.fromiter(counted.values(), dtype=np.float64, count=len(toks))[:, None]
+            sums[has] = np.add.reduceat(contrib, (np.cumsum(lens) - lens)[has], axis=0)
+            sums *= np.fromiter(counted.values(), dtype=np.float64, count=len(toks))[:, None]
         # word unigrams and bigrams: look up all their ids at once
-        pos = {t: i for i, t in enumerate(toks)}
         wv = self.word_vocab
         rows, ids, shares = [], [], []
-        for tok, times in counted.items():
+        for i, (tok, times) in enumerate(counted.items()):
             j = wv.get(tok)
             if j is not None:
-                rows.append(pos[tok]), ids.append(j), shares.append(float(times))
+                rows.append(i), ids.append(j), shares.append(float(times))
         words = [t for t in doc.tokens if _is_word_cached(t)]
-        for x, y in zip(words, words[1:]):
-            j = wv.get(f"{x} {y}")
-            if j is not None:
-                rows += [pos[x], pos[y]]
-                ids += [j, j]
-                shares += [0.5, 0.5]
+        if len(words) > 1:
+            pos = {t: i for i, t in enumerate(toks)}
+            for x, y in zip(words, words[1:]):
+                j = wv.get(f"{x} {y}")
+                if j is not None:
+                    rows += [pos[x], pos[y]]
+                    ids += [j, j]
+                    shares += [0.5, 0.5]
         if ids:
             ids_a = np.asarray(ids, dtype=np.int64)
             at = np.minimum(np.searchsorted(idx, ids_a), len(idx) - 1)
             u = np.where(idx[at] == ids_a, unit[at], 0.0) * np.asarray(shares)
-            np.add.at(sums, np.asarray(rows), u[:, None] * weights[ids_a])
+            vals = u[:, None] * weights[ids_a]
+            rows_a = np.asarray(rows, dtype=np.int64)
+            for c in range(n_labels):  # one bincount per label is several times faster than np.add.at here
+                sums[:, c] += np.bincount(rows_a, weights=vals[:, c], minlength=len(toks))
         return toks, sums
 
 

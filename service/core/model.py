@@ -69,10 +69,10 @@ class TriageModel:
         tokens = tuple(t.lower() for t in tokenize(body, lang)) if body else ()
         return Prepared(tokens=tokens, signals=norm.signals, text=clip(norm.plain, self.max_chars) if self.embed_plain else body)
 
-    def decision_and_embedding(self, doc: Prepared, counts=None) -> tuple[np.ndarray, np.ndarray | None]:
+    def decision_and_embedding(self, doc: Prepared, counts=None, weighed=None) -> tuple[np.ndarray, np.ndarray | None]:
         """Linear scores, and the message's unit embedding when the model uses one (the duplicate check reuses it).
-        ``counts`` are the message's ``featurizer.count_arrays`` when the caller already has them."""
-        idx, val = self.featurizer.weigh(counts or self.featurizer.count_arrays(doc))
+        ``counts`` / ``weighed`` are the message's ``featurizer.count_arrays`` / ``weigh`` when the caller has them."""
+        idx, val = weighed if weighed is not None else self.featurizer.weigh(counts or self.featurizer.count_arrays(doc))
         out = self.intercept.copy() if len(idx) == 0 else val @ self.coef[idx] + self.intercept
         if not self.embedding:
             return out, None
@@ -87,11 +87,11 @@ class TriageModel:
         uncertain = bool(np.any(np.abs(proba - self.thresholds) < self.uncertainty_margin))
         return labels, uncertain
 
-    def explain(self, raw: str, doc: Prepared, labels: list[str], top: int = 5, counts=None) -> dict[str, list[Span]]:
+    def explain(self, raw: str, doc: Prepared, labels: list[str], top: int = 5, counts=None, weighed=None) -> dict[str, list[Span]]:
         """For each label, the words of ``raw`` that raised its score most, with character offsets into ``raw``."""
         if not labels:
             return {}
-        toks, sums = self.featurizer.token_contributions(doc, self.coef, counts)  # all labels: slicing columns would copy the matrix
+        toks, sums = self.featurizer.token_contributions(doc, self.coef, counts, weighed)  # all labels: slicing columns would copy the matrix
         wordlike = [any(ch.isalnum() for ch in t) for t in toks]
         out: dict[str, list[Span]] = {}
         lowered = raw.lower()
