@@ -14,7 +14,7 @@ import numpy as np
 
 from service.core import embeddings, similarity
 from service.core.artifacts import load_artifact, resolve_model_dir
-from service.core.langid import SUPPORTED, LanguageIdentifier
+from service.core.langid import LanguageIdentifier, pipeline_language
 from service.core.model import TriageModel
 from service.core.normalize import normalize
 from service.settings import Settings
@@ -39,7 +39,7 @@ def embedding_texts(texts: list[str], model: TriageModel | None) -> list[str]:
     if model is None:
         return [normalize(t).text for t in texts]
     langid = LanguageIdentifier()
-    return [model.prepare(t, (lambda c: c if c in SUPPORTED else "xx")(langid.detect(t).code)).text for t in texts]
+    return [model.prepare(t, pipeline_language(langid.detect(t).code)).text for t in texts]
 
 
 def pair_scores(pairs: list[dict], threshold: float = 0.5, use_embeddings: bool = True, model: TriageModel | None = None) -> np.ndarray:

@@ -5,8 +5,8 @@ Run: python -m training.heldout_compare --holdout gap-r-,gap-s-,gap-t-,gap-u- \
         --variant base='{}' --variant ew1='{"embed_weight": 1.0}' --variant none2='{"none_weight": 2.0}'
 
 A variant is a JSON object of TrainConfig fields, plus "none_weight" (sample weight of rows with no label). Training
-rows are the non-test rows outside the held-out slices; the held-out rows are scored whole. Nothing is saved. The
-embedding cache under var/cache is reused and extended; real_dev's embeddings go to a separate cache folder.
+rows are the non-test rows outside the held-out slices; the held-out rows are scored whole. No model is saved; the
+embedding cache (var/cache, vectors keyed by text hash, never committed) is reused and extended.
 """
 
 from __future__ import annotations
@@ -18,31 +18,25 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
 
-from service.core import embeddings
 from service.core.labels import LABELS
-from service.core.langid import SUPPORTED, LanguageIdentifier
+from service.core.langid import LanguageIdentifier, pipeline_language
 from service.core.model import TriageModel
 from training.data import load_dataset, read_test_ids
 from training.dup_bench import REAL_PAIRS
+from training.metrics import label_table
 from training.train import TrainConfig, fit_model
 
 REAL_DEV = REAL_PAIRS.parent / "real_dev.jsonl"
 
 
-def per_label_f1(model: TriageModel, texts: list[str], labels: list[list[str]], langid: LanguageIdentifier, cache_dir: Path) -> np.ndarray:
-    """F1 per label (NaN where the set has none), scored through the model's own preparation and weights."""
-    docs = [model.prepare(t, code if (code := langid.detect(t).code) in SUPPORTED else "xx") for t in texts]
-    X = model.featurizer.transform(docs)
-    if model.embedding:
-        emb = embeddings.embed_cached([d.text for d in docs], cache_dir=cache_dir) * model.embed_weight
-        X = sparse.hstack([X, sparse.csr_matrix(emb)]).tocsr()
-    pred = model.calibrate(np.asarray(X @ model.coef) + model.intercept) >= model.thresholds
+def per_label_f1(model: TriageModel, texts: list[str], labels: list[list[str]], langid: LanguageIdentifier) -> np.ndarray:
+    """F1 per label (NaN where the set has none), through the model's own training-path matrix (parity-tested)."""
+    docs = [model.prepare(t, pipeline_language(langid.detect(t).code)) for t in texts]
+    pred = model.calibrate(np.asarray(model.matrix(docs, cached=True) @ model.coef) + model.intercept) >= model.thresholds
     gold = np.array([[lab in ls for lab in LABELS] for ls in labels], dtype=bool)
-    tp = (pred & gold).sum(0)
-    denom = 2 * tp + (pred & ~gold).sum(0) + (~pred & gold).sum(0)
-    return np.where(gold.any(0), 2 * tp / np.maximum(1, denom), np.nan)
+    table = label_table(gold, pred, LABELS)["per_label"]
+    return np.array([table[lab]["f1"] if lab in table else np.nan for lab in LABELS])
 
 
 def compare(data: Path, holdout: tuple[str, ...], variants: dict[str, dict], real: Path | None) -> list[dict]:
@@ -63,10 +57,10 @@ def compare(data: Path, holdout: tuple[str, ...], variants: dict[str, dict], rea
         start = time.perf_counter()
         weights = np.array([none_weight if not r.labels else 1.0 for r in train_rows])
         model = fit_model(train_rows, weights, cfg, langid, progress=False)
-        h = per_label_f1(model, [r.text for r in held], [r.labels for r in held], langid, Path("var/cache"))
+        h = per_label_f1(model, [r.text for r in held], [r.labels for r in held], langid)
         line = {"variant": name, "heldout_macro": float(np.nanmean(h)), "heldout": h.round(3).tolist()}
         if real_rows:
-            d = per_label_f1(model, [r["text"] for r in real_rows], [r["labels"] for r in real_rows], langid, Path("var/cache/real"))
+            d = per_label_f1(model, [r["text"] for r in real_rows], [r["labels"] for r in real_rows], langid)
             line |= {"real_macro": float(np.nanmean(d)), "real": d.round(3).tolist()}
         out.append(line)
         real_part = f"  real_dev {line['real_macro']:.3f} {line['real']}" if real_rows else ""

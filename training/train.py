@@ -29,7 +29,7 @@ from service.core.artifacts import save_artifact, set_current
 from service.core.classifier import Classifier
 from service.core.features import Featurizer
 from service.core.labels import LABELS
-from service.core.langid import SUPPORTED, LanguageIdentifier
+from service.core.langid import SUPPORTED, LanguageIdentifier, pipeline_language
 from service.core.model import TriageModel
 from service.core.normalize import NormalizeOptions
 from training.data import Row, load_dataset, sha256_rows, split_rows
@@ -119,8 +119,7 @@ def fit_model(rows: list[Row], weights: np.ndarray, cfg: TrainConfig, langid: La
                         embedding=embeddings.DEFAULT if use_embeddings else None, embed_weight=cfg.embed_weight if use_embeddings else 0.0, embed_plain=use_embeddings and cfg.embed_plain)
     docs = []
     for r in tqdm(rows, desc="preparing", unit="msg", disable=not progress):
-        lang = langid.detect(r.text).code
-        docs.append(model.prepare(r.text, lang if lang in SUPPORTED else "xx"))
+        docs.append(model.prepare(r.text, pipeline_language(langid.detect(r.text).code)))
     signal_names = {s for d in docs for s in d.signals} | {"sig_shout", "sig_halfshout", "sig_exclaim", "sig_questions", "sig_quoted", "sig_forwarded"}
     featurizer.fit(docs, signal_names)
     with tqdm(total=len(docs), desc="embedding (cached after the first run)", unit="msg", disable=not (progress and use_embeddings)) as bar:

@@ -21,7 +21,7 @@ import anyio
 
 
 class Batcher:
-    def __init__(self, lanes: int = 2, max_batch: int = 16) -> None:
+    def __init__(self, lanes: int = 1, max_batch: int = 4) -> None:  # the settings' defaults
         self.lanes = lanes
         self.max_batch = max_batch
         self._queue: deque[tuple[Callable[..., Any], tuple, asyncio.Future]] = deque()

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from service.core.artifacts import ModelMetadata, load_artifact, resolve_model_dir
-from service.core.langid import SUPPORTED, Language, LanguageIdentifier
+from service.core.langid import Language, LanguageIdentifier, pipeline_language
 from service.core.model import Span, TriageModel
 from service.core.tokenize import warm as warm_tokenizers
 
@@ -61,7 +61,7 @@ class Classifier:
 
     def predict(self, text: str, language: str | None = None, explain: bool = True) -> Prediction:
         lang = self.language_of(text, language)
-        doc = self.model.prepare(text, lang.code if lang.code in SUPPORTED else "xx")
+        doc = self.model.prepare(text, pipeline_language(lang.code))
         counts = self.model.featurizer.count_arrays(doc)
         weighed = self.model.featurizer.weigh(counts)
         decision, embedding = self.model.decision_and_embedding(doc, counts, weighed)

@@ -182,7 +182,7 @@ class Featurizer:
         """
         counts = counts or self.count_arrays(doc)
         idx, val = weighed if weighed is not None else self.weigh(counts)  # ids ascend: char < word < signals
-        ci, ct, wi, wt, sigs = counts
+        _, ct, _, wt, sigs = counts
         counted = Counter(doc.tokens)
         toks = list(counted)
         n_labels = weights.shape[1]

@@ -29,6 +29,11 @@ class Language:
 UNKNOWN = Language("und", 0.0)
 
 
+def pipeline_language(code: str) -> str:
+    """The tokeniser language for a detected code: ours, or the generic multi-language one (\"xx\")."""
+    return code if code in SUPPORTED else "xx"
+
+
 class LanguageIdentifier:
     """Thread-safe, lazily built detector; ``warm()`` loads the models up front."""
 
