@@ -171,3 +171,32 @@ def test_model_parallel_batch_equals_single(classifier):
     texts = ["my card got declined AGAIN!!!", "Bonjour, où est ma facture ?", "ログインできません", "thanks, all good now"] * 30
     forked = predict_parallel(classifier, texts, explain=True, workers=2, chunk=25)
     assert [(p.labels, p.scores, p.explanation) for p in forked] == [(p.labels, p.scores, p.explanation) for p in classifier.predict_batch(texts)]
+
+
+def test_model_raw_window_cleans_only_the_opening_of_long_mails(trained):
+    """With raw_window the model normalises only the first characters of a long mail; when markup or quoting leaves
+    less than max_chars of text there, it cleans the whole message instead, so the opening is never lost."""
+    import copy
+
+    model = copy.copy(trained.model)
+    model.max_chars, model.raw_window = 60, 120
+    plain = "The router drops the connection every evening. " + "Lorem ipsum dolor sit amet. " * 200 + "PLEASE FIX!!!"
+    windowed = model.prepare(plain, "en")
+    assert windowed == model.prepare(plain[:120], "en") and "sig_exclaim" not in windowed.signals
+    model.raw_window = None
+    assert "sig_exclaim" in model.prepare(plain, "en").signals  # without a window the whole mail is read
+    model.raw_window = 120
+    html = "<div><span style='x'></span>" * 20 + "<p>Invoice charged twice, please refund.</p>" + "<p>thanks</p>" * 50
+    doc = model.prepare(html, "en")
+    assert "refund" in doc.tokens and "invoice" in doc.tokens
+
+
+def test_features_unique_counts_matches_numpy():
+    from service.core.features import unique_counts
+
+    rng = np.random.default_rng(0)
+    for size in (1, 2, 7, 500):
+        ids = rng.integers(0, 40, size=size)
+        want = np.unique(ids, return_counts=True)
+        got = unique_counts(ids.copy())
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])

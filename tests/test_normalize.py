@@ -73,3 +73,16 @@ def test_normalize_large_input_is_bounded():
 def test_normalize_full_width_japanese_is_folded():
     assert "ABC123" not in normalize("ＡＢＣ１２３ ログインできません").text
     assert "abc000" in normalize("ＡＢＣ１２３ ログインできません").text.lower()
+
+
+@pytest.mark.parametrize("raw,masked", [
+    ("go to WWW.Shop.example/help now", "go to urlx now"),
+    ("HTTPS://files.example/x?a=1 failed", "urlx failed"),
+    ("write to Ana.Lopez+soporte@correo.example.es ya", "write to emailx ya"),
+    ("no links, no mail, no digits here", "no links, no mail, no digits here"),
+    ("tabs\tand\u00a0nbsp  and   runs", "tabs and nbsp and runs"),
+])
+def test_normalize_masks_and_spaces_exactly(raw, masked):
+    """The shortcuts that skip patterns which cannot match (no "@", no "://" or "www.", no digit) and leave lone spaces
+    alone give the same text as running every pattern."""
+    assert normalize(raw).text == masked

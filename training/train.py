@@ -56,6 +56,7 @@ class TrainConfig:
     threshold_beta: dict[str, float] = field(default_factory=lambda: {"hostile": 0.5})
     normalize: dict[str, bool] = field(default_factory=lambda: asdict(NormalizeOptions()))
     max_chars: int | None = None  # features read this much of the normalised text (None: all of it)
+    raw_window: float = 2.0  # with max_chars: normalise only this multiple of max_chars raw characters (the tail of long mails costs, adds nothing)
     n_jobs: int = 2  # processes fitting labels in parallel (no effect on the result)
 
 
@@ -116,7 +117,8 @@ def fit_model(rows: list[Row], weights: np.ndarray, cfg: TrainConfig, langid: La
     use_embeddings = cfg.embeddings and embeddings.available()
     model = TriageModel(labels=LABELS, featurizer=featurizer, coef=np.zeros((0, len(LABELS))), intercept=np.zeros(len(LABELS)),
                         normalize_options=NormalizeOptions(**cfg.normalize), uncertainty_margin=cfg.uncertainty_margin, max_chars=cfg.max_chars,
-                        embedding=embeddings.DEFAULT if use_embeddings else None, embed_weight=cfg.embed_weight if use_embeddings else 0.0, embed_plain=use_embeddings and cfg.embed_plain)
+                        embedding=embeddings.DEFAULT if use_embeddings else None, embed_weight=cfg.embed_weight if use_embeddings else 0.0, embed_plain=use_embeddings and cfg.embed_plain,
+                        raw_window=int(cfg.raw_window * cfg.max_chars) if cfg.max_chars and cfg.raw_window else None)
     docs = []
     for r in tqdm(rows, desc="preparing", unit="msg", disable=not progress):
         docs.append(model.prepare(r.text, pipeline_language(langid.detect(r.text).code)))

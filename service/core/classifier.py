@@ -5,6 +5,7 @@ The API, ``triage classify`` and ``triage evaluate`` all call it, so they can ne
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ class Classifier:
         self.model = model
         self.metadata = metadata
         self.langid = langid or LanguageIdentifier()
+        self._warm = False
 
     @classmethod
     def load(cls, models_dir: Path, version: str | None = None, langid: LanguageIdentifier | None = None) -> Classifier:
@@ -48,10 +50,17 @@ class Classifier:
         return self.model.labels
 
     def warm(self) -> None:
-        """Load language models and tokenisers now instead of on the first message."""
+        """Load language models and tokenisers now instead of on the first message, then move everything loaded
+        so far out of the cyclic garbage collector's view: its full passes over the vocabularies' millions of
+        objects were the longest pauses in the latency tail (memory is still freed by reference counting)."""
+        if self._warm:
+            return
         self.langid.warm()
         warm_tokenizers()
         self.predict("warm up", language="en")
+        gc.collect()
+        gc.freeze()
+        self._warm = True
 
     def language_of(self, text: str, hint: str | None = None) -> Language:
         if hint:
@@ -67,7 +76,7 @@ class Classifier:
         decision, embedding = self.model.decision_and_embedding(doc, counts, weighed)
         proba = self.model.calibrate(decision)
         labels, uncertain = self.model.decide(proba)
-        scores = {lab: round(float(p), 6) for lab, p in zip(self.model.labels, proba)}
+        scores = {lab: round(p, 6) for lab, p in zip(self.model.labels, proba.tolist())}
         explanation = self.model.explain(text, doc, labels, counts=counts, weighed=weighed) if explain else {}
         return Prediction(labels, scores, uncertain, lang, explanation, embedding)
 

@@ -42,6 +42,7 @@ class TriageModel:
     embed_weight: float = 0.0
     max_chars: int | None = None  # features read the first max_chars of the normalised text (bounds the cost of long mails)
     embed_plain: bool = False  # the embedding reads the text before masking (natural text; older models read the masked one)
+    raw_window: int | None = None  # with max_chars: normalise only this many raw characters (more when cleaning leaves too little)
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
@@ -49,6 +50,7 @@ class TriageModel:
         self.__dict__.setdefault("embed_weight", 0.0)
         self.__dict__.setdefault("max_chars", None)
         self.__dict__.setdefault("embed_plain", False)
+        self.__dict__.setdefault("raw_window", None)
 
     def embedding_block(self, docs: list[Prepared], cached: bool = False, progress=None) -> np.ndarray:
         """The weighted embedding rows for ``docs`` (training may use the on-disk cache; it gives the same vectors)."""
@@ -64,7 +66,13 @@ class TriageModel:
         return X
 
     def prepare(self, text: str, lang: str) -> Prepared:
-        norm = normalize(text, self.normalize_options)
+        window = self.raw_window
+        if window and self.max_chars and len(text) > window:
+            norm = normalize(text[:window], self.normalize_options)
+            if len(norm.text) < self.max_chars:  # markup or quoting took most of the window: clean the whole message
+                norm = normalize(text, self.normalize_options)
+        else:
+            norm = normalize(text, self.normalize_options)
         body = clip(norm.text, self.max_chars)
         tokens = tuple(t.lower() for t in tokenize(body, lang)) if body else ()
         return Prepared(tokens=tokens, signals=norm.signals, text=clip(norm.plain, self.max_chars) if self.embed_plain else body)
@@ -83,9 +91,9 @@ class TriageModel:
         return 1.0 / (1.0 + np.exp(-(self.calib_a * decision + self.calib_b)))
 
     def decide(self, proba: np.ndarray) -> tuple[list[str], bool]:
-        labels = [lab for lab, p, t in zip(self.labels, proba, self.thresholds) if p >= t]
-        uncertain = bool(np.any(np.abs(proba - self.thresholds) < self.uncertainty_margin))
-        return labels, uncertain
+        ps, ts, margin = proba.tolist(), self.thresholds.tolist(), self.uncertainty_margin  # five floats: plain Python beats numpy calls
+        labels = [lab for lab, p, t in zip(self.labels, ps, ts) if p >= t]
+        return labels, any(abs(p - t) < margin for p, t in zip(ps, ts))
 
     def explain(self, raw: str, doc: Prepared, labels: list[str], top: int = 5, counts=None, weighed=None) -> dict[str, list[Span]]:
         """For each label, the words of ``raw`` that raised its score most, with character offsets into ``raw``."""

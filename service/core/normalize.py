@@ -43,7 +43,7 @@ _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.I)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _DIGIT_RUN = re.compile(r"\d{5,}")
 _DIGIT = re.compile(r"\d")
-_SPACES = re.compile(r"[ \t\u00a0\u200b]+")
+_SPACES = re.compile(r"[ \t\u00a0\u200b]{2,}|[\t\u00a0\u200b]")  # a lone space is left alone: same result, far fewer replacements
 _BLANK_LINES = re.compile(r"\n{3,}")
 _EXCLAIM = re.compile(r"[!！]{2,}")
 _QUESTION = re.compile(r"[?？]{2,}")
@@ -108,10 +108,15 @@ def strip_signature(text: str) -> str:
 
 
 def mask(text: str) -> str:
-    text = _URL.sub(" urlx ", text)
-    text = _EMAIL.sub(" emailx ", text)
-    text = _DIGIT_RUN.sub("00000", text)
-    return _DIGIT.sub("0", text)
+    # The cheap membership tests skip patterns that cannot match; the e-mail pattern is slow on long text.
+    if "://" in text or "www." in text.lower():
+        text = _URL.sub(" urlx ", text)
+    if "@" in text:
+        text = _EMAIL.sub(" emailx ", text)
+    if _DIGIT.search(text):
+        text = _DIGIT_RUN.sub("00000", text)
+        text = _DIGIT.sub("0", text)
+    return text
 
 
 def signals_of(text: str) -> list[str]:
@@ -150,8 +155,8 @@ def normalize(raw: str, options: NormalizeOptions = NormalizeOptions()) -> Norma
     if options.mask:
         text = mask(text)
     signals.extend(signals_of(text))
-    text = _tidy(text)
-    return Normalized(text=text, signals=tuple(signals), plain=_tidy(plain) if options.mask else text)
+    tidy = _tidy(text)
+    return Normalized(text=tidy, signals=tuple(signals), plain=tidy if plain is text or plain == text else _tidy(plain))
 
 
 def _tidy(text: str) -> str:
