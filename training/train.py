@@ -195,7 +195,7 @@ def train(sources: list[Source], out: Path | None, cfg: TrainConfig | None = Non
         "thresholds": {lab: float(t) for lab, t in zip(LABELS, model.thresholds)},
         "languages": list(SUPPORTED),
         "uncertainty_margin": cfg.uncertainty_margin,
-        "preprocessing": {**cfg.normalize, "embeddings": model.embedding is not None},
+        "preprocessing": {**cfg.normalize, "embeddings": model.embedding is not None, "max_chars": model.max_chars, "raw_window": model.raw_window},
         "model_sha256": "0" * 64,
         "dataset_sha256": data_hash,
         "sources": provenance,

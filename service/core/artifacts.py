@@ -43,7 +43,7 @@ class ModelMetadata(BaseModel):
     thresholds: dict[str, float]
     languages: list[str]
     uncertainty_margin: float = Field(ge=0, le=0.5)
-    preprocessing: dict[str, bool]
+    preprocessing: dict[str, bool | int | None]  # normalisation flags, embeddings, max_chars, raw_window
     model_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     dataset_sha256: str
     sources: list[dict[str, Any]] = Field(default_factory=list)

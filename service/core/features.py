@@ -13,6 +13,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 from scipy import sparse
@@ -184,9 +185,11 @@ class Featurizer:
         dat = np.concatenate(data) if data else np.zeros(0)
         return sparse.csr_matrix((dat, ind, np.asarray(indptr)), shape=(len(docs), self.n_features))
 
-    def token_contributions(self, doc: Prepared, weights: np.ndarray, counts=None, weighed=None) -> tuple[list[str], np.ndarray]:
+    def token_contributions(self, doc: Prepared, weights: np.ndarray, counts=None, weighed=None,
+                            columns: Sequence[int] | None = None) -> tuple[list[str], np.ndarray]:
         """How much each distinct token adds to linear scores with ``weights`` (n_features x n_labels):
-        the distinct tokens in order of first appearance, and one row of per-label sums for each.
+        the distinct tokens in order of first appearance, and one row of per-label sums for each
+        (only the label ``columns`` asked for, in that order, when given).
 
         A feature's contribution (value x weight) is shared among the tokens it came from, in proportion
         to how often each produced it; bigrams are split between their two words. ``counts`` (the message's
@@ -197,43 +200,42 @@ class Featurizer:
         _, ct, _, wt, sigs = counts
         counted = Counter(doc.tokens)
         toks = list(counted)
-        n_labels = weights.shape[1]
-        sums = np.zeros((len(toks), n_labels))
+        cols = list(range(weights.shape[1])) if columns is None else list(columns)
+        sums = np.zeros((len(toks), len(cols)))
         if not len(idx) or not toks:
             return toks, sums
         unit = val / np.concatenate([ct, wt, np.ones(len(sigs))])
-        arrays = [self.token_features(t) for t in toks]
+        cache = self._token_cache
+        arrays = [cache[t] if t in cache else self.token_features(t) for t in toks]
         lens = np.fromiter(map(len, arrays), dtype=np.int64, count=len(toks))
-        has = lens > 0
-        if has.any():
-            feats = np.concatenate(arrays)  # grouped by token: each token's sum is one segment
-            contrib = unit[np.searchsorted(idx, feats)][:, None] * weights[feats]
-            sums[has] = np.add.reduceat(contrib, (np.cumsum(lens) - lens)[has], axis=0)
-            sums *= np.fromiter(counted.values(), dtype=np.float64, count=len(toks))[:, None]
-        # word unigrams and bigrams: look up all their ids at once
+        times = np.fromiter(counted.values(), dtype=np.float64, count=len(toks))
+        # every (token row, feature id, share) triple: char grams (share = how often the token occurs), word
+        # unigrams (the same), bigrams (half to each word, once per occurrence); then one gather and one sum
+        rows = [np.repeat(np.arange(len(toks)), lens)]
+        feats = [np.concatenate(arrays)] if len(arrays) else []
+        shares = [np.repeat(times, lens)]
         wv = self.word_vocab
-        rows, ids, shares = [], [], []
-        for i, (tok, times) in enumerate(counted.items()):
-            j = wv.get(tok)
-            if j is not None:
-                rows.append(i), ids.append(j), shares.append(float(times))
+        uni = np.fromiter(map(wv.get, toks, repeat(-1)), dtype=np.int64, count=len(toks))
+        found = uni >= 0
+        rows.append(np.flatnonzero(found))
+        feats.append(uni[found])
+        shares.append(times[found])
         words = [t for t in doc.tokens if _is_word_cached(t)]
-        if len(words) > 1:
+        if self.word_max_n >= 2 and len(words) > 1:
             pos = {t: i for i, t in enumerate(toks)}
-            for x, y in zip(words, words[1:]):
-                j = wv.get(f"{x} {y}")
-                if j is not None:
-                    rows += [pos[x], pos[y]]
-                    ids += [j, j]
-                    shares += [0.5, 0.5]
-        if ids:
-            ids_a = np.asarray(ids, dtype=np.int64)
-            at = np.minimum(np.searchsorted(idx, ids_a), len(idx) - 1)
-            u = np.where(idx[at] == ids_a, unit[at], 0.0) * np.asarray(shares)
-            vals = u[:, None] * weights[ids_a]
-            rows_a = np.asarray(rows, dtype=np.int64)
-            for c in range(n_labels):  # one bincount per label is several times faster than np.add.at here
-                sums[:, c] += np.bincount(rows_a, weights=vals[:, c], minlength=len(toks))
+            at = np.fromiter(map(pos.__getitem__, words), dtype=np.int64, count=len(words))
+            bi = np.fromiter(map(wv.get, map(" ".join, zip(words, words[1:])), repeat(-1)), dtype=np.int64, count=len(words) - 1)
+            hit = np.flatnonzero(bi >= 0)
+            rows += [at[hit], at[hit + 1]]
+            feats += [bi[hit], bi[hit]]
+            shares += [np.full(len(hit), 0.5)] * 2
+        feat = np.concatenate(feats)
+        where = np.minimum(np.searchsorted(idx, feat), len(idx) - 1)
+        u = np.where(idx[where] == feat, unit[where], 0.0) * np.concatenate(shares)
+        contrib = weights[feat][:, cols] * u[:, None]
+        row = np.concatenate(rows)
+        for c in range(len(cols)):  # one bincount per label is several times faster than np.add.at here
+            sums[:, c] = np.bincount(row, weights=contrib[:, c], minlength=len(toks))
         return toks, sums
 
 

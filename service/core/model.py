@@ -99,19 +99,18 @@ class TriageModel:
         """For each label, the words of ``raw`` that raised its score most, with character offsets into ``raw``."""
         if not labels:
             return {}
-        toks, sums = self.featurizer.token_contributions(doc, self.coef, counts, weighed)  # all labels: slicing columns would copy the matrix
-        wordlike = [any(ch.isalnum() for ch in t) for t in toks]
+        toks, sums = self.featurizer.token_contributions(doc, self.coef, counts, weighed, columns=[self.labels.index(lab) for lab in labels])
         out: dict[str, list[Span]] = {}
         lowered = raw.lower()
-        for label in labels:
-            col = sums[:, self.labels.index(label)]
+        for c, label in enumerate(labels):
+            col = sums[:, c]
             spans: list[Span] = []
             taken: set[int] = set()
             for i in np.argsort(-col, kind="stable").tolist():  # strongest first; ties keep text order
                 weight = float(col[i])
                 if weight <= 0 or len(spans) >= top:
                     break
-                if not wordlike[i]:
+                if not any(ch.isalnum() for ch in toks[i]):
                     continue
                 match = _find(raw, lowered, toks[i], taken)
                 if match is None:
