@@ -200,3 +200,28 @@ def test_features_unique_counts_matches_numpy():
         want = np.unique(ids, return_counts=True)
         got = unique_counts(ids.copy())
         assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+def test_model_label_embed_weight_serves_exactly_what_was_fitted(trained_with_embeddings):
+    """A per-label embedding weight changes only that label's fit, and the stored coefficients are rescaled so that
+    serving (one embed_weight for all labels) gives exactly the scores of a model fitted on that label's scaling."""
+    from service.core import embeddings
+    from service.core.langid import LanguageIdentifier, pipeline_language
+    from training.data import load_dataset
+    from training.train import TrainConfig, _lr, _scale_tail, fit_model
+
+    result, path = trained_with_embeddings
+    rows = load_dataset(path)
+    weights = np.ones(len(rows))
+    langid = LanguageIdentifier()
+    cfg = TrainConfig(folds=2, label_embed_weight={"hostile": 0.5}, n_jobs=1)
+    model = fit_model(rows, weights, cfg, langid, progress=False)
+    base = fit_model(rows, weights, TrainConfig(folds=2, n_jobs=1), langid, progress=False)
+    docs = [model.prepare(r.text, pipeline_language(langid.detect(r.text).code)) for r in rows]
+    X = model.matrix(docs, cached=True)
+    h, b = LABELS.index("hostile"), LABELS.index("billing")
+    y = np.array([("hostile" in r.labels) for r in rows], dtype=int)
+    direct = _lr(cfg).fit(_scale_tail(X, embeddings.DIM, 0.25), y).decision_function(_scale_tail(X, embeddings.DIM, 0.25))
+    np.testing.assert_allclose(X @ model.coef[:, h] + model.intercept[h], direct, atol=1e-8)
+    np.testing.assert_array_equal(model.coef[:, b], base.coef[:, b])
+    assert not np.allclose(model.coef[-embeddings.DIM:, h], base.coef[-embeddings.DIM:, h])

