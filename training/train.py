@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed
-from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from tqdm import tqdm
@@ -153,7 +152,9 @@ def _scale_tail(X, width: int, factor: float):
         return X
     scale = np.ones(X.shape[1])
     scale[-width:] = factor
-    return (X @ sparse.diags(scale)).tocsr()
+    out = X.tocsr(copy=True)  # same structure, so it stays canonical (workers get it read-only and cannot tidy it)
+    out.data = out.data * scale[out.indices]
+    return out
 
 
 def distribution(rows: list[Row]) -> dict:
