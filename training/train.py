@@ -60,6 +60,11 @@ class TrainConfig:
     raw_window: float = 2.0  # with max_chars: normalise only this multiple of max_chars raw characters (the tail of long mails costs, adds nothing)
     n_jobs: int = 2  # processes fitting labels in parallel (no effect on the result)
 
+    @classmethod
+    def fast(cls) -> TrainConfig:
+        """The shipped fast model's settings (`triage train --no-embeddings --max-chars 400`): n-grams over the opening."""
+        return cls(embeddings=False, max_chars=400)
+
 
 @dataclass
 class Source:

@@ -65,7 +65,7 @@ def ensure_model_cmd(models: Path = typer.Option(Path("models"), help="Models fo
 
     # The fast variant trains in well under a minute on a fresh machine; the embedding variant first embeds every
     # message (several minutes without the cache), so it is one `triage train` away, not part of start-up.
-    result = train([Source(data)], models, TrainConfig(embeddings=False))
+    result = train([Source(data)], models, TrainConfig.fast())
     console.print(f"[green]trained[/green] {result.metadata['version']} (no sentence embedding) in {result.seconds:.1f}s; "
                   "`triage train` builds the more accurate embedding model")
 
