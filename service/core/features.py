@@ -56,8 +56,14 @@ def _is_word_cached(token: str) -> bool:
 def unique_counts(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct values of a non-empty int array and how often each occurs (``np.unique`` with counts, fewer steps)."""
     ids.sort()
-    starts = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))
-    return ids[starts], np.diff(np.append(starts, len(ids)))
+    first = np.empty(len(ids), dtype=bool)
+    first[0] = True
+    np.not_equal(ids[1:], ids[:-1], out=first[1:])
+    starts = first.nonzero()[0]
+    counts = np.empty(len(starts), dtype=np.int64)
+    np.subtract(starts[1:], starts[:-1], out=counts[:-1])
+    counts[-1] = len(ids) - starts[-1]
+    return ids[starts], counts
 
 
 def word_grams(tokens: Sequence[str], hi: int) -> list[str]:
@@ -156,21 +162,19 @@ class Featurizer:
     def weigh(self, counts: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[int]]) -> tuple[np.ndarray, np.ndarray]:
         """TF-IDF values of ``count_arrays`` output, each block L2-normalised and scaled by its weight."""
         ci, ct, wi, wt, sigs = counts
-        idx_parts: list[np.ndarray] = []
-        val_parts: list[np.ndarray] = []
-        for idx, tf, weight in ((ci, ct, self.block_weights[0]), (wi, wt, self.block_weights[1])):
-            if len(idx) == 0:
-                continue
-            val = (1.0 + np.log(tf)) * self.idf[idx]
-            val *= weight / math.sqrt(float(val @ val))
-            idx_parts.append(idx)
-            val_parts.append(val)
-        if sigs:
-            idx_parts.append(np.asarray(sigs, dtype=np.int64))
-            val_parts.append(np.full(len(sigs), self.block_weights[2] / math.sqrt(len(sigs))))
-        if not idx_parts:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        return np.concatenate(idx_parts), np.concatenate(val_parts)
+        nc, nw, ns = len(ci), len(wi), len(sigs)
+        # both blocks in one pass of array operations (the same arithmetic, element by element, as block by block)
+        idx = np.concatenate((ci, wi, sigs)) if ns else np.concatenate((ci, wi))
+        val = np.log(np.concatenate((ct, wt)).astype(np.float64))
+        val += 1.0
+        val *= self.idf[idx[: nc + nw]]
+        if ns:
+            val = np.concatenate((val, np.full(ns, self.block_weights[2] / math.sqrt(ns))))
+        for lo, hi, weight in ((0, nc, self.block_weights[0]), (nc, nc + nw, self.block_weights[1])):
+            if hi > lo:
+                part = val[lo:hi]
+                part *= weight / math.sqrt(float(part @ part))
+        return idx.astype(np.int64, copy=False), val
 
     def transform(self, docs: Sequence[Prepared]) -> sparse.csr_matrix:
         indptr = [0]
