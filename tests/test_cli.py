@@ -93,3 +93,17 @@ def test_cli_classify_large_file_on_two_processes_matches_one(models_dir, tmp_pa
         outs.append(out.read_text().splitlines())
     assert len(outs[0]) == 700 and outs[0] == outs[1]
     assert json.loads(outs[1][1])["error"] and json.loads(outs[1][699])["id"] == "r699"
+
+
+def test_cli_ensure_model_trains_the_fast_settings_once(small_dataset, tmp_path):
+    """A checkout without a usable model gets one on `make run`: the shipped fast settings, trained once, then reused."""
+    from service.core.artifacts import load_artifact, resolve_model_dir
+
+    models = tmp_path / "models"
+    res = runner.invoke(app, ["ensure-model", "--models", str(models), "--data", str(small_dataset)])
+    assert res.exit_code == 0, res.output
+    model, meta = load_artifact(resolve_model_dir(models), models)
+    assert model.embedding is None and model.max_chars == 400 and model.raw_window == 800
+    assert meta.preprocessing["max_chars"] == 400
+    again = runner.invoke(app, ["ensure-model", "--models", str(models), "--data", str(small_dataset)])
+    assert again.exit_code == 0 and "model ready" in again.output and len([p for p in models.iterdir() if p.is_dir()]) == 1
