@@ -225,3 +225,18 @@ def test_model_label_embed_weight_serves_exactly_what_was_fitted(trained_with_em
     np.testing.assert_allclose(X @ model.coef[:, h] + model.intercept[h], direct, atol=1e-8)
     np.testing.assert_array_equal(model.coef[:, b], base.coef[:, b])
     assert not np.allclose(model.coef[-embeddings.DIM:, h], base.coef[-embeddings.DIM:, h])
+
+
+@pytest.mark.parametrize("field,value", [("label_embed_weight", {"hostle": 1.0}), ("threshold_beta", {"fault": 0.0})])
+def test_model_per_label_settings_are_checked(small_dataset, field, value):
+    """A misspelt label or a non-positive value in a per-label setting stops training with a clear error."""
+    from dataclasses import replace
+
+    from service.core.langid import LanguageIdentifier
+    from service.errors import ConfigError
+    from training.data import load_dataset
+    from training.train import TrainConfig, fit_model
+
+    rows = load_dataset(small_dataset)[:20]
+    with pytest.raises(ConfigError, match=field):
+        fit_model(rows, np.ones(len(rows)), replace(TrainConfig(embeddings=False), **{field: value}), LanguageIdentifier(), progress=False)

@@ -32,6 +32,7 @@ from service.core.labels import LABELS
 from service.core.langid import SUPPORTED, LanguageIdentifier, pipeline_language
 from service.core.model import TriageModel
 from service.core.normalize import NormalizeOptions
+from service.errors import ConfigError
 from training.data import Row, load_dataset, sha256_rows, split_rows
 from training.metrics import evaluate_predictions
 
@@ -119,6 +120,10 @@ def best_threshold(y: np.ndarray, proba: np.ndarray, beta: float = 1.0) -> float
 
 
 def fit_model(rows: list[Row], weights: np.ndarray, cfg: TrainConfig, langid: LanguageIdentifier, progress: bool = True) -> TriageModel:
+    for name, per_label in (("label_embed_weight", cfg.label_embed_weight), ("threshold_beta", cfg.threshold_beta)):
+        unknown = sorted(set(per_label) - set(LABELS))
+        if unknown or any(v <= 0 for v in per_label.values()):
+            raise ConfigError(f"{name} takes positive values for the labels {', '.join(LABELS)}; got {per_label}")
     featurizer = Featurizer(char_range=cfg.char_range, word_max_n=cfg.word_max_n, min_df=cfg.min_df, block_weights=cfg.block_weights)
     use_embeddings = cfg.embeddings and embeddings.available()
     model = TriageModel(labels=LABELS, featurizer=featurizer, coef=np.zeros((0, len(LABELS))), intercept=np.zeros(len(LABELS)),
