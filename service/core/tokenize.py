@@ -9,26 +9,49 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from itertools import accumulate
 
 SPACY_LANGS = ("en", "ru", "fr", "de", "es", "et")
+CACHE_CHUNKS = 200_000  # per language; cleared when full (a few tens of MB at most)
 _cache: dict[str, Callable[[str], list[str]]] = {}
 _lock = threading.Lock()
 
 
 def _spacy_tokenizer(lang: str) -> Callable[[str], list[str]]:
     import spacy
-    from spacy.attrs import IS_SPACE, ORTH
+    from spacy.attrs import IDX, IS_SPACE, ORTH
 
     nlp = spacy.blank(lang)
     tokenizer = nlp.tokenizer
     strings = nlp.vocab.strings
+    chunks: dict[str, tuple[str, ...]] = {}
 
     def run(text: str) -> list[str]:
-        # Reading ids out with to_array avoids building a Python Token object per token (several times faster).
-        arr = tokenizer(text).to_array([ORTH, IS_SPACE])
-        if arr.size == 0:
-            return []
-        return [strings[h] for h in arr[arr[:, 1] == 0, 0].tolist()]
+        # spaCy splits each whitespace-delimited chunk on its own and caches the result, but stops caching for the
+        # rest of a text after its first special case ("I'm", "z.B.", ":)"), so most of a long English mail was split
+        # again on every call. We keep our own bounded cache of chunk -> tokens, and send only the chunks it lacks to
+        # spaCy, in one call (the same tokens as the whole text: a test holds them equal).
+        known = {c: chunks.get(c) for c in text.split()}
+        missing = [c for c, toks in known.items() if toks is None]
+        if missing:
+            # Reading ids out with to_array avoids building a Python Token object per token (several times faster).
+            arr = tokenizer(" ".join(missing)).to_array([ORTH, IS_SPACE, IDX]).tolist()
+            ends = list(accumulate(len(c) + 1 for c in missing))  # a chunk's tokens start before its end offset
+            parts: list[list[str]] = [[] for _ in missing]
+            j = 0
+            for orth, space, idx in arr:
+                while idx >= ends[j]:
+                    j += 1
+                if not space:
+                    parts[j].append(strings[orth])
+            if len(chunks) + len(missing) > CACHE_CHUNKS:
+                chunks.clear()
+            for c, toks in zip(missing, parts):
+                known[c] = chunks[c] = tuple(toks)
+        out: list[str] = []
+        for c in text.split():
+            out.extend(known[c])
+        return out
 
     return run
 
