@@ -70,7 +70,7 @@ def word_grams(tokens: Sequence[str], hi: int) -> list[str]:
     words = [t for t in tokens if _is_word_cached(t)]
     grams = list(words)
     if hi >= 2:
-        grams.extend(f"{a} {b}" for a, b in zip(words, words[1:]))
+        grams.extend(map(" ".join, zip(words, words[1:])))
     return grams
 
 
@@ -146,11 +146,7 @@ class Featurizer:
             char_ids, char_tf = unique_counts(np.concatenate([cache[t] if t in cache else self.token_features(t) for t in tokens]))
         else:
             char_ids, char_tf = _EMPTY, _EMPTY
-        wv = self.word_vocab
-        words = [t for t in tokens if _is_word_cached(t)]
-        wids = [j for j in map(wv.get, words) if j is not None]
-        if self.word_max_n >= 2 and len(words) > 1:
-            wids.extend(j for j in map(wv.get, map(" ".join, zip(words, words[1:]))) if j is not None)
+        wids = [j for j in map(self.word_vocab.get, word_grams(tokens, self.word_max_n)) if j is not None]
         word_ids, word_tf = unique_counts(np.array(wids, dtype=np.int64)) if wids else (_EMPTY, _EMPTY)
         sigs = sorted({self.signal_vocab[s] for s in doc.signals if s in self.signal_vocab})
         return char_ids, char_tf, word_ids, word_tf, sigs

@@ -66,12 +66,9 @@ class TriageModel:
         return X
 
     def prepare(self, text: str, lang: str) -> Prepared:
-        window = self.raw_window
-        if window and self.max_chars and len(text) > window:
-            norm = normalize(text[:window], self.normalize_options)
-            if len(norm.text) < self.max_chars:  # markup or quoting took most of the window: clean the whole message
-                norm = normalize(text, self.normalize_options)
-        else:
+        cut = bool(self.raw_window and self.max_chars and len(text) > self.raw_window)
+        norm = normalize(text[: self.raw_window] if cut else text, self.normalize_options)
+        if cut and len(norm.text) < self.max_chars:  # markup or quoting took most of the window: clean the whole message
             norm = normalize(text, self.normalize_options)
         body = clip(norm.text, self.max_chars)
         tokens = tuple(t.lower() for t in tokenize(body, lang)) if body else ()

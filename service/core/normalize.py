@@ -156,7 +156,7 @@ def normalize(raw: str, options: NormalizeOptions = NormalizeOptions()) -> Norma
         text = mask(text)
     signals.extend(signals_of(text))
     tidy = _tidy(text)
-    return Normalized(text=tidy, signals=tuple(signals), plain=tidy if plain is text or plain == text else _tidy(plain))
+    return Normalized(text=tidy, signals=tuple(signals), plain=tidy if plain == text else _tidy(plain))
 
 
 def _tidy(text: str) -> str:

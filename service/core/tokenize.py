@@ -31,25 +31,26 @@ def _spacy_tokenizer(lang: str) -> Callable[[str], list[str]]:
         # rest of a text after its first special case ("I'm", "z.B.", ":)"), so most of a long English mail was split
         # again on every call. We keep our own bounded cache of chunk -> tokens, and send only the chunks it lacks to
         # spaCy, in one call (the same tokens as the whole text: a test holds them equal).
-        known = {c: chunks.get(c) for c in text.split()}
+        parts = text.split()
+        known = {c: chunks.get(c) for c in parts}
         missing = [c for c, toks in known.items() if toks is None]
         if missing:
             # Reading ids out with to_array avoids building a Python Token object per token (several times faster).
             arr = tokenizer(" ".join(missing)).to_array([ORTH, IS_SPACE, IDX]).tolist()
             ends = list(accumulate(len(c) + 1 for c in missing))  # a chunk's tokens start before its end offset
-            parts: list[list[str]] = [[] for _ in missing]
+            split: list[list[str]] = [[] for _ in missing]
             j = 0
             for orth, space, idx in arr:
                 while idx >= ends[j]:
                     j += 1
                 if not space:
-                    parts[j].append(strings[orth])
+                    split[j].append(strings[orth])
             if len(chunks) + len(missing) > CACHE_CHUNKS:
                 chunks.clear()
-            for c, toks in zip(missing, parts):
+            for c, toks in zip(missing, split):
                 known[c] = chunks[c] = tuple(toks)
         out: list[str] = []
-        for c in text.split():
+        for c in parts:
             out.extend(known[c])
         return out
 
