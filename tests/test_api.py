@@ -190,3 +190,23 @@ def test_api_classify_answer_matches_the_documented_schema(client):
     assert second["duplicate_of"]["id"] == first["id"]
     for body in (first, second):
         assert ClassifyResponse.model_validate(body).model_dump(mode="json") == body
+
+
+def test_api_openapi_documents_the_classify_body_and_answer(client):
+    """POST /v1/classify parses its body by hand (the hot path skips FastAPI's resolution), so the OpenAPI document
+    must still carry the request schema and the answer model for integrators generating clients."""
+    spec = client.get("/openapi.json").json()
+    op = spec["paths"]["/v1/classify"]["post"]
+    body = op["requestBody"]["content"]["application/json"]["schema"]
+    assert body["required"] == ["text"] and {"text", "customer_id", "store", "language"} <= set(body["properties"])
+    assert body["additionalProperties"] is False
+    assert op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/ClassifyResponse")
+    assert "422" in op["responses"] and "401" in op["responses"]
+
+
+@pytest.mark.parametrize("payload,fragment", [(b"[1, 2]", "body"), (b'{"text": 5}', "text"), (b'{"text": "hi", "store": "maybe"}', "store")])
+def test_api_classify_body_errors_name_the_field(client, payload, fragment):
+    r = client.post("/v1/classify", content=payload, headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    err = r.json()["error"]
+    assert err["code"] == "validation_failed" and fragment in err["message"] and err["request_id"]

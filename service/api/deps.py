@@ -3,6 +3,10 @@
 They are ``async def`` on purpose: each is a few attribute reads, and FastAPI would otherwise run every
 sync dependency through the thread pool (one hop each, ~0.1-0.2 ms). The API-key check may read the
 database, but only on a cache miss (results are kept 30 s).
+
+Each dependency is a thin wrapper over a plain function of the request (``settings_of``, ``triage_of``,
+``principal_of``). POST /v1/classify, the hot path, calls those functions directly: resolving its four
+dependencies through FastAPI cost ~60-80 us of event-loop CPU per request, about a fifth of the request.
 """
 
 from __future__ import annotations
@@ -19,8 +23,23 @@ from service.settings import Settings, get_settings
 from service.store.repo import Principal, Store
 
 
-async def app_settings(request: Request) -> Settings:
+def settings_of(request: Request) -> Settings:
     return getattr(request.app.state, "settings", None) or get_settings()
+
+
+def triage_of(request: Request, classifier: Classifier | None = None) -> Triage:
+    state = request.app.state
+    return Triage(classifier or state.models.classifier, state.policy, state.store, state.duplicate_settings)
+
+
+def principal_of(request: Request, scope: str) -> Principal:
+    """The caller's key (tenant, scopes) if it grants ``scope``; raises AuthError / ForbiddenError / RateLimited."""
+    auth: Authenticator = request.app.state.auth
+    return auth.authenticate(request.headers.get("authorization"), scope)
+
+
+async def app_settings(request: Request) -> Settings:
+    return settings_of(request)
 
 
 async def current_classifier(request: Request) -> Classifier:
@@ -28,8 +47,7 @@ async def current_classifier(request: Request) -> Classifier:
 
 
 async def current_triage(request: Request, classifier: Annotated[Classifier, Depends(current_classifier)]) -> Triage:
-    state = request.app.state
-    return Triage(classifier, state.policy, state.store, state.duplicate_settings)
+    return triage_of(request, classifier)
 
 
 async def current_store(request: Request) -> Store | None:
@@ -41,9 +59,8 @@ async def current_policy(request: Request) -> Policy:
 
 
 def _principal(scope: str):
-    async def dep(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
-        auth: Authenticator = request.app.state.auth
-        return auth.authenticate(authorization, scope)
+    async def dep(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:  # noqa: ARG001 - documents the header
+        return principal_of(request, scope)
 
     return dep
 

@@ -8,7 +8,7 @@ import time
 import uuid
 
 from service.api.errors import error_response
-from service.api.observability import LATENCY, REQUESTS
+from service.api.observability import LATENCY, REQUESTS, child
 
 log = logging.getLogger("triage.access")
 _RID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -89,8 +89,8 @@ class TriageMiddleware:
         elapsed = time.perf_counter() - start
         route = scope.get("route")
         template = getattr(route, "path", None) or (path if self.known_paths and path in self.known_paths else "other")
-        REQUESTS.labels(template, method, str(status_holder["status"])).inc()
-        LATENCY.labels(template).observe(elapsed)
+        child(REQUESTS, template, method, str(status_holder["status"])).inc()
+        child(LATENCY, template).observe(elapsed)
         if template != "/metrics":
             log.info("request", extra={"request_id": rid, "method": method, "path": template,
                                        "status": status_holder["status"], "duration_ms": round(elapsed * 1000, 3)})

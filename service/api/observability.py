@@ -83,11 +83,24 @@ def worker_exit() -> None:
         multiprocess.mark_process_dead(os.getpid())
 
 
+_CHILDREN: dict[tuple, object] = {}
+
+
+def child(metric, *values: str):
+    """``metric.labels(*values)``, kept: the lookup takes a lock and builds a key on every call, and every request
+    makes several (prometheus_client's advice for hot paths). Label values here come from small fixed sets."""
+    key = (metric, values)
+    found = _CHILDREN.get(key)
+    if found is None:
+        found = _CHILDREN[key] = metric.labels(*values)
+    return found
+
+
 def record_prediction(labels: list[str], scores: dict[str, float]) -> None:
     for lab in labels:
-        LABEL_COUNT.labels(lab).inc()
+        child(LABEL_COUNT, lab).inc()
     for lab, p in scores.items():
-        SCORES.labels(lab).observe(p)
+        child(SCORES, lab).observe(p)
     RECENT.add(labels, scores)
 
 

@@ -66,8 +66,14 @@ def unique_counts(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ids[starts], counts
 
 
+def word_tokens(tokens: Sequence[str]) -> list[str]:
+    """The tokens that are words (not punctuation), in order."""
+    flags = _WORD_FLAGS
+    return [t for t in tokens if (flags[t] if t in flags else _is_word_cached(t))]  # no call per known token
+
+
 def word_grams(tokens: Sequence[str], hi: int) -> list[str]:
-    words = [t for t in tokens if _is_word_cached(t)]
+    words = word_tokens(tokens)
     grams = list(words)
     if hi >= 2:
         grams.extend(map(" ".join, zip(words, words[1:])))
@@ -197,45 +203,41 @@ class Featurizer:
         """
         counts = counts or self.count_arrays(doc)
         idx, val = weighed if weighed is not None else self.weigh(counts)  # ids ascend: char < word < signals
-        _, ct, _, wt, sigs = counts
+        ci, ct, wi, wt, _ = counts
         counted = Counter(doc.tokens)
         toks = list(counted)
         cols = list(range(weights.shape[1])) if columns is None else list(columns)
         sums = np.zeros((len(toks), len(cols)))
-        if not len(idx) or not toks:
+        nc, ngram = len(ci), len(ci) + len(wi)
+        if not ngram or not toks:
             return toks, sums
-        unit = val / np.concatenate([ct, wt, np.ones(len(sigs))])
-        cache = self._token_cache
-        arrays = [cache[t] if t in cache else self.token_features(t) for t in toks]
-        lens = np.fromiter(map(len, arrays), dtype=np.int64, count=len(toks))
+        # what one occurrence of each distinct n-gram adds to each label: value / count x weight
+        per = weights[idx[:ngram]][:, cols]
+        per *= (val[:ngram] / np.concatenate((ct, wt)))[:, None]
         times = np.fromiter(counted.values(), dtype=np.float64, count=len(toks))
-        # every (token row, feature id, share) triple: char grams (share = how often the token occurs), word
-        # unigrams (the same), bigrams (half to each word, once per occurrence); then one gather and one sum
-        rows = [np.repeat(np.arange(len(toks)), lens)]
-        feats = [np.concatenate(arrays)] if len(arrays) else []
-        shares = [np.repeat(times, lens)]
-        wv = self.word_vocab
-        uni = np.fromiter(map(wv.get, toks, repeat(-1)), dtype=np.int64, count=len(toks))
-        found = uni >= 0
-        rows.append(np.flatnonzero(found))
-        feats.append(uni[found])
-        shares.append(times[found])
-        words = [t for t in doc.tokens if _is_word_cached(t)]
-        if self.word_max_n >= 2 and len(words) > 1:
-            pos = {t: i for i, t in enumerate(toks)}
-            at = np.fromiter(map(pos.__getitem__, words), dtype=np.int64, count=len(words))
-            bi = np.fromiter(map(wv.get, map(" ".join, zip(words, words[1:])), repeat(-1)), dtype=np.int64, count=len(words) - 1)
-            hit = np.flatnonzero(bi >= 0)
-            rows += [at[hit], at[hit + 1]]
-            feats += [bi[hit], bi[hit]]
-            shares += [np.full(len(hit), 0.5)] * 2
-        feat = np.concatenate(feats)
-        where = np.minimum(np.searchsorted(idx, feat), len(idx) - 1)
-        u = np.where(idx[where] == feat, unit[where], 0.0) * np.concatenate(shares)
-        contrib = weights[feat][:, cols] * u[:, None]
-        row = np.concatenate(rows)
-        for c in range(len(cols)):  # one bincount per label is several times faster than np.add.at here
-            sums[:, c] = np.bincount(row, weights=contrib[:, c], minlength=len(toks))
+        if nc:  # char grams: each token's cached ids, summed token by token, times its occurrences
+            cache = self._token_cache
+            arrays = [cache[t] if t in cache else self.token_features(t) for t in toks]
+            lens = np.fromiter(map(len, arrays), dtype=np.int64, count=len(toks))
+            some = lens > 0
+            starts = np.cumsum(lens) - lens
+            sums[some] = np.add.reduceat(per[ci.searchsorted(np.concatenate(arrays))], starts[some])
+            sums *= times[:, None]
+        if len(wi):  # word unigrams (each occurrence) and bigrams (half to each word, once per occurrence)
+            wv = self.word_vocab
+            uni = np.fromiter(map(wv.get, toks, repeat(-1)), dtype=np.int64, count=len(toks))
+            found = np.flatnonzero(uni >= 0)
+            sums[found] += per[nc + wi.searchsorted(uni[found])] * times[found, None]
+            words = word_tokens(doc.tokens)
+            if self.word_max_n >= 2 and len(words) > 1:
+                bi = np.fromiter(map(wv.get, map(" ".join, zip(words, words[1:])), repeat(-1)), dtype=np.int64, count=len(words) - 1)
+                hit = np.flatnonzero(bi >= 0)
+                if len(hit):
+                    pos = {t: i for i, t in enumerate(toks)}
+                    at = np.fromiter(map(pos.__getitem__, words), dtype=np.int64, count=len(words))
+                    half = per[nc + wi.searchsorted(bi[hit])] * 0.5
+                    np.add.at(sums, at[hit], half)
+                    np.add.at(sums, at[hit + 1], half)
         return toks, sums
 
 
