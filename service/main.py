@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from service import __version__
+from service.api import affinity
 from service.api import errors as api_errors
 from service.api.auth import Authenticator
 from service.api.batcher import Batcher
@@ -63,11 +64,18 @@ async def watch_models(app: FastAPI, interval: float) -> None:
             changed, version = await asyncio.to_thread(holder.load)
             RELOADS.labels("changed" if changed else "unchanged").inc()
             if changed:
+                app.state.on_model_loaded()
                 if old:
                     MODEL_INFO.labels(old).set(0)
                 MODEL_INFO.labels(version).set(1)
         except TriageError:
             RELOADS.labels("refused").inc()
+
+
+def follow_model(settings: Settings, holder: ModelHolder) -> None:
+    """Runtime settings that depend on the served model: CPU pinning (off for models with a sentence embedding)."""
+    if holder.ready:
+        affinity.apply(settings.cpu_affinity, settings.data_dir / "run", holder.classifier.model.embedding is not None)
 
 
 @asynccontextmanager
@@ -85,9 +93,11 @@ async def lifespan(app: FastAPI):
     # Classification holds the GIL, so more threads only interleave it and stretch every request: by default one
     # thread per process classifies, the batcher queues the rest first in, first out, and shares hops under load.
     app.state.classify_batcher = Batcher(lanes=settings.classify_threads, max_batch=settings.classify_batch)
+    app.state.on_model_loaded = lambda: follow_model(settings, holder)
     try:
         await asyncio.to_thread(holder.load)
         MODEL_INFO.labels(holder.classifier.version).set(1)
+        app.state.on_model_loaded()
     except TriageError as exc:
         log.error("no model at start-up; /readyz reports 503 until one is promoted", extra={"error": exc.message})
     watcher = asyncio.create_task(watch_models(app, settings.reload_poll_seconds)) if settings.reload_poll_seconds > 0 else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,6 +28,7 @@ class Settings(BaseSettings):
     max_batch: int = 1000
     classify_threads: int = Field(1, ge=1, le=64)  # worker threads classifying at once per process (raise for a slow database)
     classify_batch: int = Field(4, ge=1, le=256)  # queued classify calls one thread hop may take (see service.api.batcher)
+    cpu_affinity: Literal["auto", "on", "off"] = "auto"  # pin each worker to a CPU of its own (see service.api.affinity)
     rate_limit_per_minute: int = Field(6000, ge=0)  # per key and worker process; 0 = no limit
     duplicate_window_days: int = 14
     duplicate_threshold: float = 0.5

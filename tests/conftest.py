@@ -71,7 +71,8 @@ def classifier(models_dir):
 def make_settings(models_dir: Path, tmp: Path, **kw):
     from service.settings import Settings
 
-    base = {"models_dir": models_dir, "data_dir": tmp, "reload_poll_seconds": 0, "warm_on_start": False}
+    base = {"models_dir": models_dir, "data_dir": tmp, "reload_poll_seconds": 0, "warm_on_start": False,
+            "cpu_affinity": "off"}  # never pin the test process itself (tests of pinning run in child processes)
     return Settings(**{**base, **kw})
 
 

@@ -13,6 +13,8 @@ import sys
 import threading
 import time
 
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -204,3 +206,39 @@ def test_e2e_two_workers_share_metrics_and_all_pick_up_a_promoted_model(two_work
     assert results and all(code == 200 for code, _ in results)
     text = httpx.get(f"{base}/metrics", timeout=30).text
     assert _sample(text, "triage_model_info", version="promoted-v2") == 2
+
+
+def _allowed_cpus(pid: int) -> str:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Cpus_allowed_list:"):
+            return line.split(":", 1)[1].strip()
+    return ""
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2, reason="needs Linux and 2+ CPUs")
+def test_e2e_two_workers_are_pinned_to_different_cpus(two_workers):
+    """The served test model has no sentence embedding, so by default each worker keeps its threads on a CPU of its
+    own (service.api.affinity): two workers on two different CPUs, every thread of a worker on its CPU."""
+    base, proc, _ = two_workers
+    assert httpx.post(f"{base}/v1/classify", json={"text": "hello", "store": False}, timeout=30).status_code == 200
+    deadline, workers, cpus = time.time() + 30, [], []
+    while time.time() < deadline:
+        workers = [w for w in _children_tree(proc.pid) if "spawn_main" in Path(f"/proc/{w}/cmdline").read_text()]
+        cpus = [_allowed_cpus(w) for w in workers]
+        if len(workers) == 2 and all(c.isdigit() for c in cpus):
+            break
+        time.sleep(0.3)
+    assert len(workers) == 2 and all(c.isdigit() for c in cpus), cpus
+    assert cpus[0] != cpus[1]
+    for w, cpu in zip(workers, cpus):
+        threads = [int(t) for t in os.listdir(f"/proc/{w}/task")]
+        assert {os.sched_getaffinity(t).pop() for t in threads} == {int(cpu)} and all(len(os.sched_getaffinity(t)) == 1 for t in threads)
+
+
+def _children_tree(pid: int) -> list[int]:
+    out = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        for child in Path(f"/proc/{pid}/task/{task}/children").read_text().split():
+            out.append(int(child))
+            out.extend(_children_tree(int(child)))
+    return out

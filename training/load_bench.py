@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--versions", default="", help="comma-separated model versions to serve in turn (default: the current one)")
+    ap.add_argument("--affinity", choices=("auto", "on", "off"), default="auto",
+                    help="TRIAGE_CPU_AFFINITY for both apps (auto: each worker pinned to a CPU of its own, except models with an embedding)")
     args = ap.parse_args(argv)
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: `apt-get install -y wrk` (Debian package), then run again")
@@ -85,7 +87,8 @@ def main(argv: list[str] | None = None) -> None:
     script = tmp / "post.lua"
     script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(BODY))}\nwrk.headers["Content-Type"] = "application/json"\n')
     env = {**os.environ, "TRIAGE_DATA_DIR": str(tmp / "var"), "TRIAGE_RELOAD_POLL_SECONDS": "0", "TRIAGE_LOG_LEVEL": "WARNING",
-           "TRIAGE_RATE_LIMIT_PER_MINUTE": "0"}  # the limiter would answer 429s: this measures classification
+           "TRIAGE_RATE_LIMIT_PER_MINUTE": "0",  # the limiter would answer 429s: this measures classification
+           "TRIAGE_CPU_AFFINITY": args.affinity}
     rows = []
     for workers in [int(x) for x in args.workers.split(",")]:
         apps = [("reference", "training.reference_app:create_reference_app", {})]
@@ -100,6 +103,7 @@ def main(argv: list[str] | None = None) -> None:
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
+    print(f"\nCPU affinity: {args.affinity}")
     print(f"\n{'app':>30} {'workers':>7} {'conns':>5} {'reference rps':>13} {'classify rps':>12} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'failed':>6}")
     for r in rows:
         if not r["app"].startswith("classify"):

@@ -1,9 +1,20 @@
-"""Reference endpoint for the load benchmark: parses the same JSON body as /v1/classify, returns a constant."""
+"""Reference endpoint for the load benchmark: parses the same JSON body as /v1/classify, returns a constant.
+
+It runs under the same uvicorn settings as the service, and its workers are pinned to CPUs the same way
+(``TRIAGE_CPU_AFFINITY``; it has no model, so ``auto`` pins), so the ratio compares the endpoints, not
+the process placement.
+"""
 
 from __future__ import annotations
 
+import os
+from contextlib import asynccontextmanager
+from pathlib import Path
+
 from fastapi import FastAPI
 from pydantic import BaseModel
+
+from service.api import affinity
 
 
 class Body(BaseModel):
@@ -12,8 +23,14 @@ class Body(BaseModel):
     store: bool = True
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    affinity.apply(os.environ.get("TRIAGE_CPU_AFFINITY", "auto"), Path(os.environ.get("TRIAGE_DATA_DIR", "var")) / "run", False)
+    yield
+
+
 def create_reference_app() -> FastAPI:
-    app = FastAPI()
+    app = FastAPI(lifespan=_lifespan)
 
     @app.post("/v1/classify")
     def classify(body: Body) -> dict:

@@ -20,6 +20,8 @@ def reload_model(request: Request) -> dict:
         RELOADS.labels("refused").inc()
         raise
     RELOADS.labels("changed" if changed else "unchanged").inc()
+    if changed:
+        request.app.state.on_model_loaded()
     if changed and old:
         MODEL_INFO.labels(old).set(0)
     MODEL_INFO.labels(version).set(1)
