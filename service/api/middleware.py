@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 
 from service.api.errors import error_response
 from service.api.observability import LATENCY, REQUESTS, child
+from service.core.ids import new_hex
 
 log = logging.getLogger("triage.access")
 _RID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -26,7 +26,7 @@ class TriageMiddleware:
         start = time.perf_counter()
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         rid = headers.get("x-request-id", "")
-        rid = rid if _RID_OK.match(rid) else uuid.uuid4().hex
+        rid = rid if _RID_OK.match(rid) else new_hex()
         scope.setdefault("state", {})["request_id"] = rid
         status_holder = {"status": 500}
         method, path = scope["method"], scope["path"]

@@ -7,13 +7,13 @@ answer still comes, without duplicate evidence and with ``degraded=["store"]``.
 from __future__ import annotations
 
 import json
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from service.core import similarity
 from service.core.classifier import Classifier, Prediction
+from service.core.ids import new_id
 from service.core.policy import Handling, Policy
 from service.core.redact import redact
 from service.errors import StoreError
@@ -95,7 +95,7 @@ class Triage:
         received = req.received_at or datetime.now(UTC)
         if received.tzinfo is None:
             received = received.replace(tzinfo=UTC)
-        result = TriageResult(id=str(uuid.uuid4()), prediction=pred, handling=None)  # type: ignore[arg-type]
+        result = TriageResult(id=new_id(), prediction=pred, handling=None)  # type: ignore[arg-type]
         repeats = 0
         if self.store is not None and req.store:
             try:
@@ -150,7 +150,7 @@ class Triage:
         if len(customers) < self.settings.incident_min_customers:
             return None
         first = min([_aware(m["received_at"]) for m in similar] + [now])
-        inc = {"id": str(uuid.uuid4()), "first_seen": first, "last_seen": now, "size": len(similar) + 1, "customers": sorted(customers),
+        inc = {"id": new_id(), "first_seen": first, "last_seen": now, "size": len(similar) + 1, "customers": sorted(customers),
                "top_terms": top_terms([text] + [m["text_redacted"] for m in similar]), "signature": similarity.dumps(sig)}
         self.store.upsert_incident(tenant, inc)
         self.store.set_incident(tenant, [m["id"] for m in similar] + [message_id], inc["id"])
