@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-
 from pathlib import Path
 
 import httpx
@@ -215,7 +214,9 @@ def _allowed_cpus(pid: int) -> str:
     return ""
 
 
-@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2, reason="needs Linux and 2+ CPUs")
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2
+                    or not os.path.exists(f"/proc/self/task/{os.getpid()}/children"),
+                    reason="needs Linux with /proc/<pid>/task/<tid>/children and 2+ CPUs")
 def test_e2e_two_workers_are_pinned_to_different_cpus(two_workers):
     """The served test model has no sentence embedding, so by default each worker keeps its threads on a CPU of its
     own (service.api.affinity): two workers on two different CPUs, every thread of a worker on its CPU."""

@@ -21,7 +21,6 @@ import os
 from pathlib import Path
 
 log = logging.getLogger("triage.affinity")
-MODES = ("auto", "on", "off")
 
 _original: set[int] | None = None  # the CPUs the process was allowed before we pinned it
 _held: tuple[int, int] | None = None  # (cpu, lock fd) claimed by this process, kept open for its lifetime
