@@ -52,6 +52,27 @@ def start(factory: str, workers: int, env: dict, extra_env: dict | None = None) 
     raise RuntimeError(f"{factory} did not start: {proc.stderr.read().decode()[-2000:]}")
 
 
+def varied_bodies(n: int) -> list[str]:
+    """JSON bodies of ``n`` test-split messages spread over the split (ASCII-escaped), so caches cannot answer for the model."""
+    from training.data import load_dataset, split_rows
+
+    data = Path("datasets")
+    _, test = split_rows(load_dataset(data), data)
+    every = test[:: max(1, len(test) // n)][:n]  # spread over the split: every language, not the first file only
+    return [json.dumps({"text": r.text, "store": False}) for r in every]
+
+
+def wrk_script(bodies: list[str]) -> str:
+    """A wrk Lua script posting ``bodies`` in turn (one fixed body when there is only one)."""
+    head = 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+    if len(bodies) == 1:
+        return head + f"wrk.body = {json.dumps(bodies[0])}\n"
+    level = "=" * next(k for k in range(1, 20) if not any(f"]{'=' * k}]" in b for b in bodies))
+    table = ",\n".join(f"[{level}[{b}]{level}]" for b in bodies)
+    return head + f"local bodies = {{\n{table}\n}}\nlocal i = 0\n" + \
+        "request = function()\n  i = i % #bodies + 1\n  return wrk.format(nil, nil, nil, bodies[i])\nend\n"
+
+
 def wrk(base: str, connections: int, seconds: int, script: Path) -> dict:
     out = subprocess.run(["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s", str(script),
                           f"{base}/v1/classify"], capture_output=True, text=True, timeout=seconds + 30).stdout
@@ -78,6 +99,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--versions", default="", help="comma-separated model versions to serve in turn (default: the current one)")
+    ap.add_argument("--varied", type=int, default=0, metavar="N",
+                    help="cycle through N different test-split messages instead of sending one message (0: one message)")
     ap.add_argument("--affinity", choices=("auto", "on", "off"), default="auto",
                     help="TRIAGE_CPU_AFFINITY for both apps (auto: each worker pinned to a CPU of its own, except models with an embedding)")
     args = ap.parse_args(argv)
@@ -85,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit("wrk is not installed: `apt-get install -y wrk` (Debian package), then run again")
     tmp = Path(tempfile.mkdtemp())
     script = tmp / "post.lua"
-    script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(BODY))}\nwrk.headers["Content-Type"] = "application/json"\n')
+    script.write_text(wrk_script(varied_bodies(args.varied) if args.varied else [json.dumps(BODY)]))
     env = {**os.environ, "TRIAGE_DATA_DIR": str(tmp / "var"), "TRIAGE_RELOAD_POLL_SECONDS": "0", "TRIAGE_LOG_LEVEL": "WARNING",
            "TRIAGE_RATE_LIMIT_PER_MINUTE": "0",  # the limiter would answer 429s: this measures classification
            "TRIAGE_CPU_AFFINITY": args.affinity}
@@ -103,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
-    print(f"\nCPU affinity: {args.affinity}")
+    print(f"\nCPU affinity: {args.affinity}; bodies: {f'{args.varied} different test-split messages' if args.varied else 'one message'}")
     print(f"\n{'app':>30} {'workers':>7} {'conns':>5} {'reference rps':>13} {'classify rps':>12} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'failed':>6}")
     for r in rows:
         if not r["app"].startswith("classify"):
