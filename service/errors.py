@@ -12,6 +12,7 @@ Hierarchy::
     │   └── ForbiddenError          the key lacks the scope                   -> HTTP 403 / exit 4
     ├── NotFoundError               an id that does not exist                 -> HTTP 404 / exit 5
     ├── RateLimited                 too many requests for this key            -> HTTP 429
+    ├── Overloaded                  the classify queue holds too much work     -> HTTP 503
     ├── ModelError                  no usable model                           -> HTTP 503 / exit 6
     │   └── ArtifactError           metadata invalid or SHA-256 mismatch      -> HTTP 503 / exit 6
     ├── PolicyError                 the handling policy file is invalid       -> exit 7
@@ -82,6 +83,17 @@ class NotFoundError(TriageError):
 class RateLimited(TriageError):
     code = "rate_limited"
     status = 429
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message, details={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
+class Overloaded(TriageError):
+    """Shed at the door: answering would take longer than the configured wait, so the caller is told to retry."""
+
+    code = "overloaded"
+    status = 503
 
     def __init__(self, message: str, *, retry_after: int = 1) -> None:
         super().__init__(message, details={"retry_after": retry_after})

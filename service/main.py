@@ -92,7 +92,8 @@ async def lifespan(app: FastAPI):
     app.state.models = holder
     # Classification holds the GIL, so more threads only interleave it and stretch every request: by default one
     # thread per process classifies, the batcher queues the rest first in, first out, and shares hops under load.
-    app.state.classify_batcher = Batcher(lanes=settings.classify_threads, max_batch=settings.classify_batch)
+    app.state.classify_batcher = Batcher(lanes=settings.classify_threads, max_batch=settings.classify_batch,
+                                          max_wait_s=settings.classify_max_wait_ms / 1000)
     app.state.on_model_loaded = lambda: follow_model(settings, holder)
     try:
         await asyncio.to_thread(holder.load)

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     max_batch: int = 1000
     classify_threads: int = Field(1, ge=1, le=64)  # worker threads classifying at once per process (raise for a slow database)
     classify_batch: int = Field(4, ge=1, le=256)  # queued classify calls one thread hop may take (see service.api.batcher)
+    classify_max_wait_ms: int = Field(5000, ge=0)  # refuse (503 + Retry-After) when queued work exceeds this; 0 = never
     cpu_affinity: Literal["auto", "on", "off"] = "auto"  # pin each worker to a CPU of its own (see service.api.affinity)
     rate_limit_per_minute: int = Field(6000, ge=0)  # per key and worker process; 0 = no limit
     duplicate_window_days: int = 14

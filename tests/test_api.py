@@ -126,6 +126,23 @@ def test_api_rate_limit_gives_429_with_retry_after(app_factory):
     assert int(r.headers["retry-after"]) >= 1 and r.json()["error"]["code"] == "rate_limited"
 
 
+def test_api_overload_is_shed_with_503_and_retry_after(app_factory):
+    """When the queued classification would keep a request waiting longer than TRIAGE_CLASSIFY_MAX_WAIT_MS, it is
+    refused at once in the error shape, with Retry-After; the queue here is simulated: 3 calls of ~2 s each waiting."""
+    c = app_factory(classify_max_wait_ms=1000)
+    batcher = c.app.state.classify_batcher
+    assert batcher.max_wait_s == 1.0
+    assert c.post("/v1/classify", json={"text": "hello", "store": False}).status_code == 200
+    batcher.per_call_s = 2.0
+    batcher._queue.extend([None] * 3)
+    try:
+        r = c.post("/v1/classify", json={"text": "hello", "store": False})
+    finally:
+        batcher._queue.clear()
+    assert r.status_code == 503 and r.json()["error"]["code"] == "overloaded"
+    assert int(r.headers["retry-after"]) >= 6 and "retry" in r.json()["error"]["message"]
+
+
 @pytest.mark.parametrize("language,expected", [("fr", "fr"), ("ja", "ja"), ("pt", "en")])
 def test_api_handling_is_localised_with_english_fallback(client, language, expected):
     r = client.post("/v1/classify", json={"text": "the app is broken", "language": language, "store": False}).json()

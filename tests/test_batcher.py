@@ -80,3 +80,25 @@ def test_batcher_shares_hops_under_load_and_is_one_hop_alone(monkeypatch):
     burst = asyncio.run(main())
     assert sum(burst) == 12 and max(burst) == 4 and len(burst) == 3  # 12 queued calls, 4 per hop
     assert hops == [1, 1, 1]  # one caller at a time: one hop each, no waiting for company
+
+
+def test_batcher_sheds_calls_that_would_wait_too_long():
+    """With 20 ms calls and a 50 ms wait limit, a burst of 30 calls: the first ones are served, later ones are refused
+    at once with Overloaded (503 + Retry-After), and nothing is refused when the limit is off."""
+    from service.errors import Overloaded
+
+    def slow(x: int) -> int:
+        time.sleep(0.02)
+        return x
+
+    async def burst(max_wait_s: float) -> list:
+        batcher = Batcher(lanes=1, max_batch=1, max_wait_s=max_wait_s)
+        await batcher.run(slow, -1)  # one call first, so the batcher knows how long a call takes
+        return await asyncio.gather(*(batcher.run(slow, i) for i in range(30)), return_exceptions=True)
+
+    shed = asyncio.run(burst(0.05))
+    refused = [r for r in shed if isinstance(r, Overloaded)]
+    served = [r for r in shed if isinstance(r, int)]
+    assert served[:3] == [0, 1, 2] and len(served) + len(refused) == 30
+    assert 20 <= len(refused) <= 28 and all(r.status == 503 and r.retry_after >= 1 for r in refused)
+    assert asyncio.run(burst(0.0)) == list(range(30))
