@@ -11,8 +11,9 @@ Hierarchy::
     ├── AuthError                   no or unknown API key                     -> HTTP 401 / exit 4
     │   └── ForbiddenError          the key lacks the scope                   -> HTTP 403 / exit 4
     ├── NotFoundError               an id that does not exist                 -> HTTP 404 / exit 5
-    ├── RateLimited                 too many requests for this key            -> HTTP 429
-    ├── Overloaded                  the classify queue holds too much work     -> HTTP 503
+    ├── RetryLater                  refused for now; carries Retry-After seconds
+    │   ├── RateLimited             too many requests for this key            -> HTTP 429
+    │   └── Overloaded              the classify queue holds too much work    -> HTTP 503
     ├── ModelError                  no usable model                           -> HTTP 503 / exit 6
     │   └── ArtifactError           metadata invalid or SHA-256 mismatch      -> HTTP 503 / exit 6
     ├── PolicyError                 the handling policy file is invalid       -> exit 7
@@ -80,24 +81,24 @@ class NotFoundError(TriageError):
     exit_code = 5
 
 
-class RateLimited(TriageError):
-    code = "rate_limited"
-    status = 429
+class RetryLater(TriageError):
+    """A refusal the caller may retry after ``retry_after`` seconds (sent as the Retry-After header)."""
 
     def __init__(self, message: str, *, retry_after: int = 1) -> None:
         super().__init__(message, details={"retry_after": retry_after})
         self.retry_after = retry_after
 
 
-class Overloaded(TriageError):
+class RateLimited(RetryLater):
+    code = "rate_limited"
+    status = 429
+
+
+class Overloaded(RetryLater):
     """Shed at the door: answering would take longer than the configured wait, so the caller is told to retry."""
 
     code = "overloaded"
     status = 503
-
-    def __init__(self, message: str, *, retry_after: int = 1) -> None:
-        super().__init__(message, details={"retry_after": retry_after})
-        self.retry_after = retry_after
 
 
 class ModelError(TriageError):

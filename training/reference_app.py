@@ -7,14 +7,13 @@ the process placement.
 
 from __future__ import annotations
 
-import os
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 from pydantic import BaseModel
 
 from service.api import affinity
+from service.settings import get_settings
 
 
 class Body(BaseModel):
@@ -25,7 +24,8 @@ class Body(BaseModel):
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI):
-    affinity.apply(os.environ.get("TRIAGE_CPU_AFFINITY", "auto"), Path(os.environ.get("TRIAGE_DATA_DIR", "var")) / "run", False)
+    settings = get_settings()  # the service's own TRIAGE_* settings: same CPU-affinity mode and lock folder
+    affinity.apply(settings.cpu_affinity, settings.data_dir / "run", model_has_embedding=False)
     yield
 
 

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.errors import Overloaded, RateLimited, TriageError
+from service.errors import RetryLater, TriageError
 
 log = logging.getLogger("triage.api")
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
@@ -36,7 +36,7 @@ def describe_validation(errors: list[dict]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(TriageError)
     async def _triage(request: Request, exc: TriageError):
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited | Overloaded) else None
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RetryLater) else None
         return error_response(exc.status, exc.code, exc.message, _rid(request), headers)
 
     @app.exception_handler(RequestValidationError)
