@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from service.core import kernels
 from service.core.artifacts import ModelMetadata, load_artifact, resolve_model_dir
 from service.core.langid import Language, LanguageIdentifier, pipeline_language
 from service.core.model import Span, TriageModel
@@ -57,6 +58,7 @@ class Classifier:
             return
         self.langid.warm()
         warm_tokenizers()
+        kernels.warm()
         self.predict("warm up", language="en")
         gc.collect()
         gc.freeze()

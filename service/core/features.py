@@ -18,6 +18,8 @@ from itertools import repeat
 import numpy as np
 from scipy import sparse
 
+from service.core import kernels
+
 MAX_TOKEN_CHARS = 30
 _EMPTY = np.zeros(0, dtype=np.int64)
 
@@ -211,33 +213,42 @@ class Featurizer:
         nc, ngram = len(ci), len(ci) + len(wi)
         if not ngram or not toks:
             return toks, sums
-        # what one occurrence of each distinct n-gram adds to each label: value / count x weight
+        times = np.fromiter(counted.values(), dtype=np.float64, count=len(toks))
+        cache = self._token_cache
+        arrays = [cache[t] if t in cache else self.token_features(t) for t in toks] if nc else []
+        wv = self.word_vocab
+        uni = np.fromiter(map(wv.get, toks, repeat(-1)), dtype=np.int64, count=len(toks)) if len(wi) else _EMPTY
+        left = right = bi = _EMPTY
+        words = word_tokens(doc.tokens) if len(wi) and self.word_max_n >= 2 else []
+        if len(words) > 1:
+            grams = np.fromiter(map(wv.get, map(" ".join, zip(words, words[1:])), repeat(-1)), dtype=np.int64, count=len(words) - 1)
+            hit = np.flatnonzero(grams >= 0)
+            if len(hit):
+                pos = {t: i for i, t in enumerate(toks)}
+                at = np.fromiter(map(pos.__getitem__, words), dtype=np.int64, count=len(words))
+                bi, left, right = grams[hit], at[hit], at[hit + 1]
+        if kernels.AVAILABLE:
+            lens = np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays)) if nc else np.zeros(len(toks), dtype=np.int64)
+            char_ids = np.concatenate(arrays) if nc else _EMPTY
+            kernels.token_sums(char_ids, lens, times, uni, bi, left, right, idx, val, np.concatenate((ct, wt)), nc, weights,
+                               np.asarray(cols, dtype=np.int64), sums)
+            return toks, sums
+        # the same arithmetic in numpy: what one occurrence of each distinct n-gram adds to each label
         per = weights[idx[:ngram]][:, cols]
         per *= (val[:ngram] / np.concatenate((ct, wt)))[:, None]
-        times = np.fromiter(counted.values(), dtype=np.float64, count=len(toks))
         if nc:  # char grams: each token's cached ids, summed token by token, times its occurrences
-            cache = self._token_cache
-            arrays = [cache[t] if t in cache else self.token_features(t) for t in toks]
             lens = np.fromiter(map(len, arrays), dtype=np.int64, count=len(toks))
             some = lens > 0
             starts = np.cumsum(lens) - lens
             sums[some] = np.add.reduceat(per[ci.searchsorted(np.concatenate(arrays))], starts[some])
             sums *= times[:, None]
         if len(wi):  # word unigrams (each occurrence) and bigrams (half to each word, once per occurrence)
-            wv = self.word_vocab
-            uni = np.fromiter(map(wv.get, toks, repeat(-1)), dtype=np.int64, count=len(toks))
             found = np.flatnonzero(uni >= 0)
             sums[found] += per[nc + wi.searchsorted(uni[found])] * times[found, None]
-            words = word_tokens(doc.tokens)
-            if self.word_max_n >= 2 and len(words) > 1:
-                bi = np.fromiter(map(wv.get, map(" ".join, zip(words, words[1:])), repeat(-1)), dtype=np.int64, count=len(words) - 1)
-                hit = np.flatnonzero(bi >= 0)
-                if len(hit):
-                    pos = {t: i for i, t in enumerate(toks)}
-                    at = np.fromiter(map(pos.__getitem__, words), dtype=np.int64, count=len(words))
-                    half = per[nc + wi.searchsorted(bi[hit])] * 0.5
-                    np.add.at(sums, at[hit], half)
-                    np.add.at(sums, at[hit + 1], half)
+            if len(bi):
+                half = per[nc + wi.searchsorted(bi)] * 0.5
+                np.add.at(sums, left, half)
+                np.add.at(sums, right, half)
         return toks, sums
 
 

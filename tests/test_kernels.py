@@ -1,0 +1,48 @@
+"""The compiled explanation loop gives the numpy code's numbers, token for token, in every language."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from service.core import kernels
+
+pytestmark = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed (or TRIAGE_COMPILED=0): nothing compiled to compare")
+
+
+@pytest.mark.parametrize("text,lang", [
+    ("YOU IDIOTS charged my card twice and the app crashed!!! the app the app", "en"),
+    ("Списали деньги дважды, а приложение снова вылетает. Верните деньги!", "ru"),
+    ("請求が二重になっています。アプリも落ちます。", "ja"),
+    ("Mul on arve kaks korda maksmata ja internet ei tööta juba kolmandat päeva", "et"),
+    ("Hallo, seit gestern geht das WLAN nicht mehr, die Rechnung kam trotzdem doppelt.", "de"),
+    ("Bonjour, je n'arrive plus à me connecter, et vous m'avez facturé deux fois ce mois-ci", "fr"),
+    ("hola!! me cobraron dos veces y la app no abre, ya escribí tres veces", "es"),
+    ("x", "en"),
+    ("!!! ??? ...", "en"),
+])
+def test_kernels_token_sums_match_numpy(classifier, monkeypatch, text, lang):
+    model = classifier.model
+    fz = model.featurizer
+    doc = model.prepare(text, lang)
+    counts = fz.count_arrays(doc)
+    weighed = fz.weigh(counts)
+    results = {}
+    for compiled in (True, False):
+        monkeypatch.setattr(kernels, "AVAILABLE", compiled)
+        for columns in (None, [4], [3, 0]):
+            results[compiled, str(columns)] = fz.token_contributions(doc, model.coef, counts, weighed, columns=columns)
+    for columns in (None, [4], [3, 0]):
+        fast, slow = results[True, str(columns)], results[False, str(columns)]
+        assert fast[0] == slow[0]
+        np.testing.assert_allclose(fast[1], slow[1], rtol=1e-12, atol=1e-12)
+
+
+def test_kernels_explanation_is_the_same_with_and_without_compiling(classifier, monkeypatch):
+    text = "Third time I write: you charged my card twice and the router still blinks red. Fix it!!!"
+    monkeypatch.setattr(kernels, "AVAILABLE", True)
+    compiled = classifier.predict(text)
+    monkeypatch.setattr(kernels, "AVAILABLE", False)
+    plain = classifier.predict(text)
+    assert compiled.explanation, "the text should get at least one label to explain"
+    assert compiled.labels == plain.labels and compiled.explanation == plain.explanation
