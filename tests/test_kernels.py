@@ -39,10 +39,12 @@ def test_kernels_token_sums_match_numpy(classifier, monkeypatch, text, lang):
 
 
 def test_kernels_explanation_is_the_same_with_and_without_compiling(classifier, monkeypatch):
+    model = classifier.model
     text = "Third time I write: you charged my card twice and the router still blinks red. Fix it!!!"
-    monkeypatch.setattr(kernels, "AVAILABLE", True)
-    compiled = classifier.predict(text)
-    monkeypatch.setattr(kernels, "AVAILABLE", False)
-    plain = classifier.predict(text)
-    assert compiled.explanation, "the text should get at least one label to explain"
-    assert compiled.labels == plain.labels and compiled.explanation == plain.explanation
+    doc = model.prepare(text, "en")
+    spans = {}
+    for compiled in (True, False):
+        monkeypatch.setattr(kernels, "AVAILABLE", compiled)
+        spans[compiled] = model.explain(text, doc, list(model.labels))
+    assert any(spans[True].values())
+    assert spans[True] == spans[False]
