@@ -48,3 +48,27 @@ def test_kernels_explanation_is_the_same_with_and_without_compiling(classifier, 
         spans[compiled] = model.explain(text, doc, list(model.labels))
     assert any(spans[True].values())
     assert spans[True] == spans[False]
+
+
+@pytest.mark.parametrize("text,lang", [
+    ("YOU IDIOTS charged my card twice and the app crashed!!! the app the app", "en"),
+    ("請求が二重になっています。アプリも落ちます。", "ja"),
+    ("Mul on arve kaks korda maksmata ja internet ei tööta juba kolmandat päeva", "et"),
+    ("x", "en"),
+])
+def test_kernels_counts_weights_and_scores_match_numpy(classifier, monkeypatch, text, lang):
+    model = classifier.model
+    doc = model.prepare(text, lang)
+    out = {}
+    for compiled in (True, False):
+        monkeypatch.setattr(kernels, "AVAILABLE", compiled)
+        counts = model.featurizer.count_arrays(doc)
+        idx, val = model.featurizer.weigh(counts)
+        decision, _ = model.decision_and_embedding(doc, counts, (idx, val))
+        out[compiled] = (counts, idx, val, decision)
+    for fast, slow in zip(out[True][0][:4], out[False][0][:4]):
+        np.testing.assert_array_equal(fast, slow)
+    assert list(out[True][0][4]) == list(out[False][0][4])
+    np.testing.assert_array_equal(out[True][1], out[False][1])
+    np.testing.assert_allclose(out[True][2], out[False][2], rtol=1e-13)
+    np.testing.assert_allclose(out[True][3], out[False][3], rtol=1e-12, atol=1e-12)

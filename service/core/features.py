@@ -56,7 +56,9 @@ def _is_word_cached(token: str) -> bool:
 
 
 def unique_counts(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct values of a non-empty int array and how often each occurs (``np.unique`` with counts, fewer steps)."""
+    """Sorted distinct values of a non-empty int64 array and how often each occurs (``np.unique`` with counts, fewer steps)."""
+    if kernels.AVAILABLE:
+        return kernels.unique_counts(ids)
     ids.sort()
     first = np.empty(len(ids), dtype=bool)
     first[0] = True
@@ -166,6 +168,8 @@ class Featurizer:
     def weigh(self, counts: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[int]]) -> tuple[np.ndarray, np.ndarray]:
         """TF-IDF values of ``count_arrays`` output, each block L2-normalised and scaled by its weight."""
         ci, ct, wi, wt, sigs = counts
+        if kernels.AVAILABLE:
+            return kernels.weigh(ci, ct, wi, wt, np.asarray(sigs, dtype=np.int64) if sigs else _EMPTY, self.idf, *map(float, self.block_weights))
         nc, nw, ns = len(ci), len(wi), len(sigs)
         # both blocks in one pass of array operations (the same arithmetic, element by element, as block by block)
         idx = np.concatenate((ci, wi, sigs)) if ns else np.concatenate((ci, wi))

@@ -80,6 +80,64 @@ def token_sums(char_ids, lens, times, uni, bi, bi_left, bi_right,
             out[bi_right[b], c] += add
 
 
+@njit(cache=True, nogil=True)
+def unique_counts(ids):  # pragma: no cover - compiled
+    """Sorted distinct values of a non-empty int64 array (sorted in place) and how often each occurs."""
+    ids.sort()
+    distinct = 1
+    for i in range(1, len(ids)):
+        if ids[i] != ids[i - 1]:
+            distinct += 1
+    values = np.empty(distinct, dtype=np.int64)
+    counts = np.empty(distinct, dtype=np.int64)
+    j, run = 0, 1
+    values[0] = ids[0]
+    for i in range(1, len(ids)):
+        if ids[i] != ids[i - 1]:
+            counts[j] = run
+            j += 1
+            values[j] = ids[i]
+            run = 1
+        else:
+            run += 1
+    counts[j] = run
+    return values, counts
+
+
+@njit(cache=True, nogil=True)
+def weigh(ci, ct, wi, wt, sigs, idf, char_weight, word_weight, signal_weight):  # pragma: no cover - compiled
+    """``Featurizer.weigh``: sublinear TF-IDF per block, each block L2-normalised and scaled by its weight."""
+    nc, nw, ns = len(ci), len(wi), len(sigs)
+    idx = np.empty(nc + nw + ns, dtype=np.int64)
+    val = np.empty(nc + nw + ns)
+    for lo, ids, tf, weight in ((0, ci, ct, char_weight), (nc, wi, wt, word_weight)):
+        squares = 0.0
+        for i in range(len(ids)):
+            v = (np.log(np.float64(tf[i])) + 1.0) * idf[ids[i]]
+            idx[lo + i] = ids[i]
+            val[lo + i] = v
+            squares += v * v
+        if len(ids):
+            scale = weight / np.sqrt(squares)
+            for i in range(len(ids)):
+                val[lo + i] *= scale
+    for i in range(ns):
+        idx[nc + nw + i] = sigs[i]
+        val[nc + nw + i] = signal_weight / np.sqrt(np.float64(ns))
+    return idx, val
+
+
+@njit(cache=True, nogil=True)
+def score(idx, val, coef, intercept):  # pragma: no cover - compiled
+    """``intercept + val @ coef[idx]`` without gathering the rows first."""
+    out = intercept.copy()
+    for i in range(len(idx)):
+        row = idx[i]
+        for c in range(len(out)):
+            out[c] += val[i] * coef[row, c]
+    return out
+
+
 def warm() -> None:
     """Compile (or load from the cache) now, so the first message does not wait for it."""
     if not AVAILABLE:
@@ -87,3 +145,6 @@ def warm() -> None:
     one, none = np.zeros(1, dtype=np.int64), np.full(1, -1, dtype=np.int64)
     token_sums(one, np.ones(1, dtype=np.int64), np.ones(1), none, one[:0], one[:0], one[:0], one, np.ones(1),
                np.ones(1, dtype=np.int64), 1, np.zeros((1, 1)), one, np.zeros((1, 1)))
+    ids, counts = unique_counts(np.array([2, 1, 2], dtype=np.int64))
+    idx, val = weigh(ids, counts, ids[:0], counts[:0], one[:0], np.ones(3), 1.0, 0.7, 0.5)
+    score(idx, val, np.zeros((3, 5)), np.zeros(5))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
-from service.core import embeddings
+from service.core import embeddings, kernels
 from service.core.features import Featurizer, Prepared
 from service.core.normalize import NormalizeOptions, normalize
 from service.core.tokenize import tokenize
@@ -78,7 +78,10 @@ class TriageModel:
         """Linear scores, and the message's unit embedding when the model uses one (the duplicate check reuses it).
         ``counts`` / ``weighed`` are the message's ``featurizer.count_arrays`` / ``weigh`` when the caller has them."""
         idx, val = weighed if weighed is not None else self.featurizer.weigh(counts or self.featurizer.count_arrays(doc))
-        out = self.intercept.copy() if len(idx) == 0 else val @ self.coef[idx] + self.intercept
+        if kernels.AVAILABLE:
+            out = kernels.score(idx, val, self.coef, self.intercept)
+        else:
+            out = self.intercept.copy() if len(idx) == 0 else val @ self.coef[idx] + self.intercept
         if not self.embedding:
             return out, None
         emb = embeddings.embed([doc.text])[0]
