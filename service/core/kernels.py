@@ -5,6 +5,9 @@ a dozen small array calls per message, each with a fixed cost of a microsecond o
 fixed cost was half of a served prediction with its explanation. One compiled loop over the
 message's few hundred n-gram occurrences does the same arithmetic in a few microseconds.
 
+The kernels keep the GIL: they take microseconds, and letting go of the GIL would hand it to the event-loop
+thread, which the classifying thread must then wait to win back (the cost ``os.urandom`` had in uuid4).
+
 ``numba`` compiles on first use and keeps the machine code in its on-disk cache (next to this file,
 or in ``NUMBA_CACHE_DIR``), so only the first start on a machine pays for compiling. Without numba
 (``TRIAGE_COMPILED=0``, or the package missing) ``AVAILABLE`` is false and callers use numpy.
@@ -29,7 +32,7 @@ else:
     AVAILABLE = True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def _find(sorted_ids, value):  # pragma: no cover - compiled
     lo, hi = 0, len(sorted_ids)
     while lo < hi:
@@ -41,7 +44,7 @@ def _find(sorted_ids, value):  # pragma: no cover - compiled
     return lo
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def token_sums(char_ids, lens, times, uni, bi, bi_left, bi_right,
                idx, val, counts, nc, coef, cols, out):  # pragma: no cover - compiled
     """Fill ``out`` (distinct tokens x ``cols``) with each token's share of the n-gram scores.
@@ -80,7 +83,7 @@ def token_sums(char_ids, lens, times, uni, bi, bi_left, bi_right,
             out[bi_right[b], c] += add
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def unique_counts(ids):  # pragma: no cover - compiled
     """Sorted distinct values of a non-empty int64 array (sorted in place) and how often each occurs."""
     ids.sort()
@@ -104,7 +107,7 @@ def unique_counts(ids):  # pragma: no cover - compiled
     return values, counts
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def weigh(ci, ct, wi, wt, sigs, idf, char_weight, word_weight, signal_weight):  # pragma: no cover - compiled
     """``Featurizer.weigh``: sublinear TF-IDF per block, each block L2-normalised and scaled by its weight."""
     nc, nw, ns = len(ci), len(wi), len(sigs)
@@ -127,7 +130,7 @@ def weigh(ci, ct, wi, wt, sigs, idf, char_weight, word_weight, signal_weight):  
     return idx, val
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def score(idx, val, coef, intercept):  # pragma: no cover - compiled
     """``intercept + val @ coef[idx]`` without gathering the rows first."""
     out = intercept.copy()
