@@ -44,7 +44,7 @@ def test_model_training_and_serving_parity(trained, classifier, small_dataset):
     docs = [model.prepare(t, classifier.language_of(t).code if classifier.language_of(t).code in ("en", "ru", "fr", "de", "es", "et", "ja") else "xx") for t in texts]
     X = model.matrix(docs, cached=True)
     assert X.shape[1] == model.coef.shape[0]
-    train_side = model.calibrate(X @ model.coef + model.intercept)
+    train_side = model.proba_from_matrix(X)
     serve_side = np.array([[p.scores[lab] for lab in LABELS] for p in classifier.predict_batch(texts, explain=False)])
     np.testing.assert_allclose(train_side, serve_side, atol=1e-6)
 
@@ -71,7 +71,8 @@ def test_model_with_embeddings_parity_and_reload(trained_with_embeddings):
     served = Classifier.load(result.out_dir.parent)
     langs = [served.language_of(t).code for t in texts]
     docs = [model.prepare(t, lang if lang in ("en", "ru", "fr", "de", "es", "et", "ja") else "xx") for t, lang in zip(texts, langs)]
-    train_side = model.calibrate(model.matrix(docs, cached=True) @ model.coef + model.intercept)
+    train_side = model.proba_from_matrix(model.matrix(docs, cached=True))
+    assert model.uses_neighbours and np.any(model.calib_c != 0)  # the neighbours' vote takes part in both paths
     serve_side = np.array([[p.scores[lab] for lab in LABELS] for p in served.predict_batch(texts, explain=False)])
     np.testing.assert_allclose(train_side, serve_side, atol=1e-6)
     assert served.predict(texts[0]).embedding is not None

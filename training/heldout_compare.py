@@ -33,7 +33,7 @@ REAL_DEV = REAL_PAIRS.parent / "real_dev.jsonl"
 def per_label_f1(model: TriageModel, texts: list[str], labels: list[list[str]], langid: LanguageIdentifier) -> np.ndarray:
     """F1 per label (NaN where the set has none), through the model's own training-path matrix (parity-tested)."""
     docs = [model.prepare(t, pipeline_language(langid.detect(t).code)) for t in texts]
-    pred = model.calibrate(np.asarray(model.matrix(docs, cached=True) @ model.coef) + model.intercept) >= model.thresholds
+    pred = model.proba_from_matrix(model.matrix(docs, cached=True)) >= model.thresholds
     gold = np.array([[lab in ls for lab in LABELS] for ls in labels], dtype=bool)
     table = label_table(gold, pred, LABELS)["per_label"]
     return np.array([table[lab]["f1"] if lab in table else np.nan for lab in LABELS])

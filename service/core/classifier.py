@@ -76,7 +76,7 @@ class Classifier:
         counts = self.model.featurizer.count_arrays(doc)
         weighed = self.model.featurizer.weigh(counts)
         decision, embedding = self.model.decision_and_embedding(doc, counts, weighed)
-        proba = self.model.calibrate(decision)
+        proba = self.model.calibrate(decision, self.model.neighbour_vote(embedding) if embedding is not None else None)
         labels, uncertain = self.model.decide(proba)
         scores = {lab: round(p, 6) for lab, p in zip(self.model.labels, proba.tolist())}
         explanation = self.model.explain(text, doc, labels, counts=counts, weighed=weighed) if explain else {}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
-from service.core import embeddings, kernels
+from service.core import embeddings, kernels, neighbours
 from service.core.features import Featurizer, Prepared
 from service.core.normalize import NormalizeOptions, normalize
 from service.core.tokenize import tokenize
@@ -43,6 +43,10 @@ class TriageModel:
     max_chars: int | None = None  # features read the first max_chars of the normalised text (bounds the cost of long mails)
     embed_plain: bool = False  # the embedding reads the text before masking (natural text; older models read the masked one)
     raw_window: int | None = None  # with max_chars: normalise only this many raw characters (more when cleaning leaves too little)
+    neighbours: np.ndarray | None = None  # float16 unit embeddings of the training messages (with an embedding only)
+    neighbour_labels: np.ndarray | None = None  # uint8, one row per neighbour, one column per label
+    neighbour_k: int = 0  # how many nearest training messages vote (0: no vote)
+    calib_c: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per label: weight of the neighbours' vote (logit) in calibration
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
@@ -51,6 +55,30 @@ class TriageModel:
         self.__dict__.setdefault("max_chars", None)
         self.__dict__.setdefault("embed_plain", False)
         self.__dict__.setdefault("raw_window", None)
+        self.__dict__.setdefault("neighbours", None)
+        self.__dict__.setdefault("neighbour_labels", None)
+        self.__dict__.setdefault("neighbour_k", 0)
+        self.__dict__.setdefault("calib_c", np.zeros(len(self.labels)))
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_neighbours64", None)  # derived at first use; the artifact keeps the float16 copy only
+        return state
+
+    @property
+    def uses_neighbours(self) -> bool:
+        return self.neighbour_k > 0 and self.neighbours is not None and len(self.neighbours) > 0
+
+    def neighbour_vote(self, vectors: np.ndarray) -> np.ndarray | None:
+        """The nearest training messages' label shares for unit embeddings ``vectors`` (n x dim, or one vector), or
+        None when the model has no neighbours."""
+        if not self.uses_neighbours:
+            return None
+        refs = self.__dict__.get("_neighbours64")
+        if refs is None:
+            refs = self.__dict__["_neighbours64"] = self.neighbours.astype(np.float64)
+        vote = neighbours.fractions(vectors, refs, self.neighbour_labels, self.neighbour_k)
+        return vote[0] if np.ndim(vectors) == 1 else vote
 
     def embedding_block(self, docs: list[Prepared], cached: bool = False, progress=None) -> np.ndarray:
         """The weighted embedding rows for ``docs`` (training may use the on-disk cache; it gives the same vectors)."""
@@ -87,8 +115,20 @@ class TriageModel:
         emb = embeddings.embed([doc.text])[0]
         return out + (emb * self.embed_weight) @ self.coef[self.featurizer.n_features :], emb
 
-    def calibrate(self, decision: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-(self.calib_a * decision + self.calib_b)))
+    def calibrate(self, decision: np.ndarray, vote: np.ndarray | None = None) -> np.ndarray:
+        """Probabilities from linear scores (one row or many) and, when the model has neighbours, their ``vote``."""
+        z = self.calib_a * decision + self.calib_b
+        if vote is not None:
+            z = z + self.calib_c * neighbours.logit(vote)
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def proba_from_matrix(self, X) -> np.ndarray:
+        """Probabilities for the rows of the training-path ``matrix`` (the embedding block gives the neighbours' vote)."""
+        decision = np.asarray(X @ self.coef) + self.intercept
+        vote = None
+        if self.uses_neighbours:
+            vote = self.neighbour_vote(np.asarray(X[:, self.featurizer.n_features :].todense()) / self.embed_weight)
+        return self.calibrate(decision, vote)
 
     def decide(self, proba: np.ndarray) -> tuple[list[str], bool]:
         ps, ts, margin = proba.tolist(), self.thresholds.tolist(), self.uncertainty_margin  # five floats: plain Python beats numpy calls
