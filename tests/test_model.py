@@ -228,7 +228,7 @@ def test_model_label_embed_weight_serves_exactly_what_was_fitted(trained_with_em
     assert not np.allclose(model.coef[-embeddings.DIM:, h], base.coef[-embeddings.DIM:, h])
 
 
-@pytest.mark.parametrize("field,value", [("label_embed_weight", {"hostle": 1.0}), ("threshold_beta", {"fault": 0.0})])
+@pytest.mark.parametrize("field,value", [("label_embed_weight", {"hostle": 1.0}), ("threshold_beta", {"fault": 0.0}), ("neighbours_k", -1)])
 def test_model_per_label_settings_are_checked(small_dataset, field, value):
     """A misspelt label or a non-positive value in a per-label setting stops training with a clear error."""
     from dataclasses import replace

@@ -2,7 +2,8 @@
 
 ``TriageModel`` holds every step and every number needed to go from a raw message to a decision
 (normalisation flags, featurizer vocabularies, linear weights, Platt calibration, per-label
-thresholds), so what training fits is exactly what serving runs.
+thresholds, and with the embedding the training messages' vectors whose nearest ones vote), so what
+training fits is exactly what serving runs.
 """
 
 from __future__ import annotations
