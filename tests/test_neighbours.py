@@ -26,6 +26,13 @@ def test_neighbours_vote_is_similarity_weighted_and_ignores_opposites():
     np.testing.assert_allclose(everything, vote, rtol=1e-6)
 
 
+def test_neighbours_without_any_similar_message_give_the_base_rate():
+    refs = _unit([1, 0], [1, 1])
+    labels = np.array([[1, 0], [0, 0]])
+    np.testing.assert_allclose(neighbours.fractions(np.zeros((1, 2)), refs, labels, k=2)[0], [0.5, 0.0])
+    np.testing.assert_allclose(neighbours.fractions(_unit([-1, -1]), refs, labels, k=2)[0], [0.5, 0.0])
+
+
 def test_neighbours_out_of_fold_never_counts_a_row_itself():
     vectors = _unit([1, 0], [1, 0.01], [0, 1], [0.01, 1])
     labels = np.array([[1], [0], [0], [1]])

@@ -31,7 +31,9 @@ def fractions(queries: np.ndarray, refs: np.ndarray, ref_labels: np.ndarray, k: 
         near = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < len(refs) else np.broadcast_to(np.arange(len(refs)), sims.shape)
         weight = np.take_along_axis(sims, near, axis=1).clip(0.0)
         votes = np.einsum("ij,ijl->il", weight, labels[near])
-        out[start : start + chunk] = votes / (weight.sum(axis=1, keepdims=True) + 1e-9)
+        total = weight.sum(axis=1, keepdims=True)
+        # no neighbour at a positive similarity (e.g. a message that cleaning left empty): the training base rate, no opinion
+        out[start : start + chunk] = np.where(total > 0, votes / np.maximum(total, 1e-12), labels.mean(axis=0))
     return out
 
 
