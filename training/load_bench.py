@@ -53,7 +53,8 @@ def start(factory: str, workers: int, env: dict, extra_env: dict | None = None) 
 
 
 def varied_bodies(n: int) -> list[str]:
-    """JSON bodies of ``n`` test-split messages spread over the split (ASCII-escaped), so caches cannot answer for the model."""
+    """JSON bodies of ``n`` test-split messages spread over the split (ASCII-escaped): no message repeats within a pass, so
+    nothing can answer for a whole message (the per-token caches still fill during the first pass, as in real traffic)."""
     from training.data import load_dataset, split_rows
 
     data = Path("datasets")
