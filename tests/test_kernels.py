@@ -10,7 +10,7 @@ from service.core import kernels
 pytestmark = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed (or TRIAGE_COMPILED=0): nothing compiled to compare")
 
 
-@pytest.mark.parametrize("text,lang", [
+CASES = [  # every supported language, a repeated token, a one-letter message, punctuation only
     ("YOU IDIOTS charged my card twice and the app crashed!!! the app the app", "en"),
     ("Списали деньги дважды, а приложение снова вылетает. Верните деньги!", "ru"),
     ("請求が二重になっています。アプリも落ちます。", "ja"),
@@ -20,7 +20,10 @@ pytestmark = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not inst
     ("hola!! me cobraron dos veces y la app no abre, ya escribí tres veces", "es"),
     ("x", "en"),
     ("!!! ??? ...", "en"),
-])
+]
+
+
+@pytest.mark.parametrize("text,lang", CASES)
 def test_kernels_token_sums_match_numpy(classifier, monkeypatch, text, lang):
     model = classifier.model
     fz = model.featurizer
@@ -50,12 +53,7 @@ def test_kernels_explanation_is_the_same_with_and_without_compiling(classifier, 
     assert spans[True] == spans[False]
 
 
-@pytest.mark.parametrize("text,lang", [
-    ("YOU IDIOTS charged my card twice and the app crashed!!! the app the app", "en"),
-    ("請求が二重になっています。アプリも落ちます。", "ja"),
-    ("Mul on arve kaks korda maksmata ja internet ei tööta juba kolmandat päeva", "et"),
-    ("x", "en"),
-])
+@pytest.mark.parametrize("text,lang", CASES)
 def test_kernels_counts_weights_and_scores_match_numpy(classifier, monkeypatch, text, lang):
     model = classifier.model
     doc = model.prepare(text, lang)

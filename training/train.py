@@ -157,8 +157,7 @@ def fit_model(rows: list[Row], weights: np.ndarray, cfg: TrainConfig, langid: La
     ratio = {lab: cfg.label_embed_weight.get(lab, cfg.embed_weight) / cfg.embed_weight if use_embeddings and cfg.embed_weight else 1.0 for lab in LABELS}
     votes = None
     if use_embeddings and cfg.neighbours_k > 0:
-        vectors = np.asarray(X[:, featurizer.n_features :].todense()) / model.embed_weight
-        model.neighbours, model.neighbour_labels, model.neighbour_k = vectors.astype(np.float16), Y.astype(np.uint8), cfg.neighbours_k
+        model.neighbours, model.neighbour_labels, model.neighbour_k = model.embeddings_in(X).astype(np.float16), Y.astype(np.uint8), cfg.neighbours_k
         # the vote calibration learns from must come from the same float16 vectors serving compares with
         votes = neighbours.logit(neighbours.out_of_fold(model.neighbours.astype(np.float64), Y, cfg.neighbours_k, cfg.folds, cfg.seed))
     jobs = (delayed(fit_label)(_scale_tail(X, embeddings.DIM, ratio[label]), Y[:, k], weights, cfg, cfg.threshold_beta.get(label, 1.0),

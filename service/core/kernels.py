@@ -55,27 +55,26 @@ def token_sums(char_ids, lens, times, uni, bi, bi_left, bi_right,
     message's weighed features (char ids first, ``nc`` of them, then word ids) and their counts.
     One occurrence of feature ``p`` adds ``coef[idx[p]] * val[p] / counts[p]``.
     """
-    n_char = nc
-    n_gram = len(counts)
+    chars = idx[:nc]
+    words = idx[nc : len(counts)]
     p = 0
     for t in range(len(lens)):
         for _ in range(lens[t]):
-            pos = _find(idx[:n_char], char_ids[p])
+            pos = _find(chars, char_ids[p])
             p += 1
             share = val[pos] / counts[pos]
             for c in range(len(cols)):
                 out[t, c] += coef[idx[pos], cols[c]] * share
         for c in range(len(cols)):
             out[t, c] *= times[t]
-    words = idx[n_char:n_gram]
     for t in range(len(uni)):
         if uni[t] >= 0:
-            pos = n_char + _find(words, uni[t])
+            pos = nc + _find(words, uni[t])
             share = val[pos] / counts[pos] * times[t]
             for c in range(len(cols)):
                 out[t, c] += coef[idx[pos], cols[c]] * share
     for b in range(len(bi)):
-        pos = n_char + _find(words, bi[b])
+        pos = nc + _find(words, bi[b])
         half = val[pos] / counts[pos] * 0.5
         for c in range(len(cols)):
             add = coef[idx[pos], cols[c]] * half

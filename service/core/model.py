@@ -128,8 +128,12 @@ class TriageModel:
         decision = np.asarray(X @ self.coef) + self.intercept
         vote = None
         if self.uses_neighbours:
-            vote = self.neighbour_vote(np.asarray(X[:, self.featurizer.n_features :].todense()) / self.embed_weight)
+            vote = self.neighbour_vote(self.embeddings_in(X))
         return self.calibrate(decision, vote)
+
+    def embeddings_in(self, X) -> np.ndarray:
+        """The unit embeddings inside rows of the training-path ``matrix`` (its last block, divided by its weight)."""
+        return np.asarray(X[:, self.featurizer.n_features :].todense()) / self.embed_weight
 
     def decide(self, proba: np.ndarray) -> tuple[list[str], bool]:
         ps, ts, margin = proba.tolist(), self.thresholds.tolist(), self.uncertainty_margin  # five floats: plain Python beats numpy calls
