@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     cpu_affinity: Literal["auto", "on", "off"] = "auto"  # pin each worker to a CPU of its own (see service.api.affinity)
     rate_limit_per_minute: int = Field(6000, ge=0)  # per key and worker process; 0 = no limit
     duplicate_window_days: int = 14
-    duplicate_threshold: float = 0.5
+    duplicate_threshold: float | None = Field(None, ge=0, le=1, description="default: the model's pair-scorer threshold (0.5 for models without one)")
     incident_window_minutes: int = 120
     incident_min_customers: int = 3
     retention_days: int = 90

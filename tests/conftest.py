@@ -41,7 +41,8 @@ def trained(tmp_path_factory, small_dataset):
 
     models = tmp_path_factory.mktemp("models")
     # The shared model is the fast variant (TF-IDF only) so the suite stays quick; test_model covers the embedding one.
-    result = train([Source(small_dataset)], models, TrainConfig(folds=3, embeddings=False), version="test-v1", progress=False)
+    result = train([Source(small_dataset)], models, TrainConfig(folds=3, embeddings=False), version="test-v1", progress=False,
+                   pairs=DATASETS / "resend_train")
     return result
 
 

@@ -150,6 +150,14 @@ def sha256_rows(rows: list[Row]) -> str:
     return digest.hexdigest()
 
 
+def sha256_files(path: Path) -> str:
+    """SHA-256 over the *.jsonl files under ``path`` (or the file itself), in name order."""
+    digest = hashlib.sha256()
+    for f in sorted(path.glob("*.jsonl")) if path.is_dir() else [path]:
+        digest.update(f.name.encode() + b"\0" + f.read_bytes())
+    return digest.hexdigest()
+
+
 def stratum(row: Row) -> str:
     return f"{row.lang}|{'+'.join(sorted(row.labels)) or 'none'}"
 

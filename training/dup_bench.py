@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
-from service.core import embeddings, similarity
-from service.core.artifacts import load_artifact, resolve_model_dir
-from service.core.langid import LanguageIdentifier, pipeline_language
-from service.core.model import TriageModel
-from service.core.normalize import normalize
-from service.settings import Settings
+from service.core import similarity
+from service.core.classifier import Classifier
+from service.core.triage import Triage
+from service.store.repo import StoredMessage
 
 REAL_PAIRS = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "real_dup_pairs_dev.jsonl"
 
@@ -34,30 +34,20 @@ def roc_auc(y: np.ndarray, s: np.ndarray) -> float:
     return float((ranks[y == 1].sum() - pos * (pos + 1) / 2) / (pos * neg))
 
 
-def embedding_texts(texts: list[str], model: TriageModel | None) -> list[str]:
-    """What the served model embeds for each message (its own preparation), or the normalised text without a model."""
-    if model is None:
-        return [normalize(t).text for t in texts]
-    langid = LanguageIdentifier()
-    return [model.prepare(t, pipeline_language(langid.detect(t).code)).text for t in texts]
-
-
-def pair_scores(pairs: list[dict], threshold: float = 0.5, use_embeddings: bool = True, model: TriageModel | None = None) -> np.ndarray:
-    """The service's similarity for each pair: lexical (with the quoted part) combined with the e5 embedding of what
-    ``model`` embeds (the served model), exactly as Triage does; lexical only when the model has no embedding."""
-    use_embeddings = use_embeddings and embeddings.available() and (model is None or model.embedding is not None)
-    if use_embeddings:
-        ea = embeddings.embed(embedding_texts([p["a"] for p in pairs], model))
-        eb = embeddings.embed(embedding_texts([p["b"] for p in pairs], model))
-    out = []
-    for i, p in enumerate(pairs):
-        a = similarity.signature(p["a"])
-        b_text = p["b"]
-        b = similarity.signature(b_text)
-        quoted = similarity.signature(similarity.quoted_part(b_text))
-        lexical = max(similarity.cosine(a, b), similarity.cosine(a, quoted) if quoted else 0.0)
-        out.append(similarity.combined(lexical, float(ea[i] @ eb[i]) if use_embeddings else None, threshold))
-    return np.array(out)
+def pair_scores(pairs: list[dict], clf: Classifier, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The service's duplicate evidence for each pair, through the same code as POST /v1/classify: ``a`` is stored as
+    the service stores it (signature, embedding, scores), then ``b`` arrives and ``Triage.match`` judges it.
+    Returns (the model's pair scorer, or the older rule when it has none; the older rule)."""
+    triage = Triage(clf, policy=None)  # type: ignore[arg-type]  # matching needs no policy
+    now = datetime.now(UTC)
+    ours, older = [], []
+    for p in tqdm(pairs, desc="pairs", unit="pair", leave=False, disable=not progress):
+        pa, pb = clf.predict(p["a"], explain=False), clf.predict(p["b"], explain=False)
+        stored = StoredMessage("a", None, now, similarity.dumps_with_embedding(similarity.signature(p["a"]), pa.embedding), 0, pa.scores)
+        sig = similarity.signature(p["b"])
+        ours.append(triage.match(p["b"], sig, pb, [stored])[1])
+        older.append(triage.match(p["b"], sig, pb, [stored], use_scorer=False)[1])
+    return np.array(ours), np.array(older)
 
 
 def tfidf_baseline(pairs: list[dict]) -> np.ndarray:
@@ -73,45 +63,60 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--resends", type=Path, default=Path("datasets/resends"))
     ap.add_argument("--real", type=Path, default=REAL_PAIRS)
-    ap.add_argument("--threshold", type=float, default=Settings().duplicate_threshold)
-    ap.add_argument("--models", type=Path, default=Settings().models_dir)
-    ap.add_argument("--version", default=None, help="model whose embedding is used (default: the current one)")
+    ap.add_argument("--threshold", type=float, default=None, help="default: the model's pair threshold (0.5 with the older rule)")
+    ap.add_argument("--models", type=Path, default=Path("models"))
+    ap.add_argument("--version", default=None, help="model to judge with (default: the current one)")
     args = ap.parse_args(argv)
-    model, meta = load_artifact(resolve_model_dir(args.models, args.version), args.models)
-    print(f"model {meta.version} ({'lexical + embedding' if model.embedding else 'lexical only: the model has no embedding'})")
+    clf = Classifier.load(args.models, args.version)
+    clf.warm()
+    scorer = clf.model.pair_scorer
+    threshold = args.threshold if args.threshold is not None else (scorer.threshold if scorer else 0.5)
+    how = "pair scorer" if scorer else "older rule (the model has no pair scorer)"
+    print(f"model {clf.version}: {how}, {'with' if clf.model.embedding else 'without'} the sentence embedding")
     files = sorted(args.resends.glob("*.jsonl")) if args.resends.is_dir() else []
     if files:
-        print(f"== our resend pairs at threshold {args.threshold} ==")
+        print(f"== our resend pairs, {how} at threshold {threshold:.2f} ==")
         print(f"{'lang':>5} {'pairs':>6} {'precision':>9} {'recall':>7} {'ROC-AUC':>8}")
-        all_y, all_s = [], []
+        all_y, all_s, all_old = [], [], []
         for f in files:
             pairs = [json.loads(x) for x in f.read_text().splitlines() if x.strip()]
             y = np.array([p["is_duplicate"] for p in pairs], dtype=int)
-            s = pair_scores(pairs, args.threshold, model=model)
+            s, old = pair_scores(pairs, clf)
             all_y.append(y)
             all_s.append(s)
-            _row(f.stem, y, s, args.threshold)
-        y_all, s_all = np.concatenate(all_y), np.concatenate(all_s)
-        _row("all", y_all, s_all, args.threshold)
+            all_old.append(old)
+            _row(f.stem, y, s, threshold)
+        y_all, s_all, old_all = np.concatenate(all_y), np.concatenate(all_s), np.concatenate(all_old)
+        _row("all", y_all, s_all, threshold)
         print("operating points on all pairs (threshold: precision / recall):")
-        for t in (0.5, 0.6, 0.7, 0.8, 0.9):
+        for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
             pred = s_all >= t
             print(f"  {t:.2f}: {y_all[pred].mean() if pred.any() else float('nan'):.3f} / {pred[y_all == 1].mean():.3f}")
-        ok = [(float(pred[y_all == 1].mean()), t) for t in np.arange(0.3, 1.0, 0.01) if (pred := s_all >= t).any() and y_all[pred].mean() >= 0.95]
-        print(f"best recall at precision >= 0.95: {max(ok)[0]:.3f} (threshold {max(ok)[1]:.2f})" if ok else "precision 0.95 is not reached at any threshold")
+        print(f"best recall at precision >= 0.95: {recall_at_precision(y_all, s_all):.3f}"
+              + (f"   (older rule: {recall_at_precision(y_all, old_all):.3f}, ROC-AUC {roc_auc(y_all, old_all):.3f})" if scorer else ""))
     else:
         print(f"(no resend pairs under {args.resends})")
     if args.real.is_file():
         pairs = [json.loads(x) for x in args.real.read_text().splitlines() if x.strip()]
         y = np.array([p["is_duplicate"] for p in pairs], dtype=int)
-        hard = np.array([p["pair_type"] != "easy_negative" for p in pairs])
-        ours, lexical_only, base = pair_scores(pairs, args.threshold, model=model), pair_scores(pairs, args.threshold, False), tfidf_baseline(pairs)
+        hard = np.array([p.get("pair_type") != "easy_negative" for p in pairs])
+        (ours, old), base = pair_scores(pairs, clf), tfidf_baseline(pairs)
         print(f"\n== real forum pairs {args.real.name}: {len(pairs)} pairs ({int(y.sum())} duplicates) ==")
-        print(f"ROC-AUC ours (lexical + embedding): {roc_auc(y, ours):.3f}   lexical signature only: {roc_auc(y, lexical_only):.3f}   "
-              f"char TF-IDF cosine baseline: {roc_auc(y, base):.3f}")
-        print(f"ROC-AUC without easy negatives: ours {roc_auc(y[hard], ours[hard]):.3f}, baseline {roc_auc(y[hard], base[hard]):.3f}")
+        print(f"ROC-AUC ours ({how}): {roc_auc(y, ours):.3f}   older rule: {roc_auc(y, old):.3f}   char TF-IDF cosine baseline: {roc_auc(y, base):.3f}")
+        print(f"ROC-AUC without easy negatives: ours {roc_auc(y[hard], ours[hard]):.3f}, older rule {roc_auc(y[hard], old[hard]):.3f}, "
+              f"baseline {roc_auc(y[hard], base[hard]):.3f}")
     else:
         print(f"(real pairs {args.real} absent: skipped)")
+
+
+def recall_at_precision(y: np.ndarray, s: np.ndarray, precision: float = 0.95) -> float:
+    """The highest recall at any threshold whose precision reaches ``precision`` (0 when none does)."""
+    best = 0.0
+    for t in np.unique(s):
+        pred = s >= t
+        if y[pred].mean() >= precision:
+            best = max(best, float(pred[y == 1].mean()))
+    return best
 
 
 def _row(name: str, y: np.ndarray, s: np.ndarray, t: float) -> None:

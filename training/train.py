@@ -32,9 +32,10 @@ from service.core.labels import LABELS
 from service.core.langid import SUPPORTED, LanguageIdentifier, pipeline_language
 from service.core.model import TriageModel
 from service.core.normalize import NormalizeOptions
-from service.errors import ConfigError
-from training.data import Row, load_dataset, sha256_rows, split_rows
+from service.errors import ConfigError, DatasetError
+from training.data import Row, load_dataset, sha256_files, sha256_rows, split_rows
 from training.metrics import evaluate_predictions
+from training.pair_fit import fit_pair_scorer
 
 
 @dataclass
@@ -203,8 +204,18 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+def default_pairs(sources: list[Source]) -> Path | None:
+    """resend_train/ beside the first dataset folder's messages, when there is one."""
+    for src in sources:
+        if src.kind == "dataset" and (src.path / "resend_train").is_dir():
+            return src.path / "resend_train"
+    return None
+
+
 def train(sources: list[Source], out: Path | None, cfg: TrainConfig | None = None, *, version: str | None = None,
-          promote: bool = True, progress: bool = True) -> TrainResult:
+          promote: bool = True, progress: bool = True, pairs: Path | None | bool = True) -> TrainResult:
+    """Fit, evaluate on the test split, save. ``pairs``: resend pairs for the duplicate check's pair scorer
+    (True: the dataset's resend_train/ when present; False or None: none, the service uses its older rule)."""
     cfg = cfg or TrainConfig()
     start = time.perf_counter()
     train_rows: list[Row] = []
@@ -222,10 +233,21 @@ def train(sources: list[Source], out: Path | None, cfg: TrainConfig | None = Non
                            "test_rows": len(te), "sha256": sha256_rows(rows)})
     langid = LanguageIdentifier()
     model = fit_model(train_rows, np.asarray(weights), cfg, langid, progress)
+    pair_path = default_pairs(sources) if pairs is True else (pairs or None)
+    pair_report = None
+    if pair_path is not None:
+        if not pair_path.exists():
+            raise DatasetError(f"{pair_path} does not exist")
+        model.pair_scorer, pair_report = fit_pair_scorer(model, langid, pair_path, cfg.seed)
+        if pair_report:
+            provenance.append({"path": str(pair_path), "kind": "pairs", "weight": 1.0, "rows": pair_report["pairs"],
+                               "train_rows": pair_report["pairs"], "test_rows": 0, "sha256": sha256_files(pair_path)})
     seconds = time.perf_counter() - start
     clf = Classifier(model, None, langid)
     metrics = {"train_seconds": round(seconds, 2), "train_rows": len(train_rows), "test_rows": len(test_rows),
                "train_distribution": distribution(train_rows)}
+    if pair_report:
+        metrics["pairs"] = pair_report
     if test_rows:
         preds = clf.predict_batch([r.text for r in test_rows], explain=False)
         metrics["test"] = evaluate_predictions(test_rows, preds, model.thresholds, LABELS)["summary"]

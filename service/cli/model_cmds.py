@@ -85,6 +85,8 @@ def train_cmd(
                                          "(default: the training default)."),
     neighbours_k: int = typer.Option(20, "--neighbours", min=0,
                                      help="With the embedding: how many nearest training messages vote on each label (0: off)."),
+    pairs: Path | None = typer.Option(None, help="Resend pairs for the duplicate check's pair scorer (default: <data>/resend_train when present)."),
+    use_pairs: bool = typer.Option(True, "--pair-scorer/--no-pair-scorer", help="Fit the pair scorer (without it the service uses its older similarity rule)."),
 ) -> None:
     """Train a model on the given sources and save it as a new version."""
     from training.train import Source, TrainConfig, train
@@ -93,11 +95,14 @@ def train_cmd(
     cfg = TrainConfig(feedback_weight=feedback_weight, embeddings=use_embeddings, neighbours_k=neighbours_k)
     if max_chars is not None:
         cfg.max_chars = max_chars
-    result = train(sources, out, cfg, version=version, promote=promote)
+    result = train(sources, out, cfg, version=version, promote=promote, pairs=(pairs or True) if use_pairs else False)
     test = result.metadata["metrics"].get("test", {})
     console.print(f"[green]trained[/green] {result.metadata['version']} in {result.seconds:.1f}s -> {result.out_dir}")
     if test:
         console.print(f"test split: macro-F1 {test['macro_f1']:.3f}, micro-F1 {test['micro_f1']:.3f} on {test['rows']} rows")
+    if pr := result.metadata["metrics"].get("pairs"):
+        console.print(f"pair scorer: {pr['pairs']} pairs, out of fold ROC-AUC {pr['oof_roc_auc']:.3f}, precision {pr['oof_precision']:.3f} / "
+                      f"recall {pr['oof_recall']:.3f} at threshold {pr['threshold']:.2f}")
 
 
 def _print_summary(summary: dict) -> None:

@@ -17,6 +17,7 @@ from scipy import sparse
 from service.core import embeddings, kernels, neighbours
 from service.core.features import Featurizer, Prepared
 from service.core.normalize import NormalizeOptions, normalize
+from service.core.pairs import PairScorer
 from service.core.tokenize import tokenize
 
 
@@ -48,6 +49,7 @@ class TriageModel:
     neighbour_labels: np.ndarray | None = None  # uint8, one row per neighbour, one column per label
     neighbour_k: int = 0  # how many nearest training messages vote (0: no vote)
     calib_c: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per label: weight of the neighbours' vote (logit) in calibration
+    pair_scorer: PairScorer | None = None  # same request or not, for the duplicate check (fitted on our resend pairs)
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
@@ -60,6 +62,7 @@ class TriageModel:
         self.__dict__.setdefault("neighbour_labels", None)
         self.__dict__.setdefault("neighbour_k", 0)
         self.__dict__.setdefault("calib_c", np.zeros(len(self.labels)))
+        self.__dict__.setdefault("pair_scorer", None)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)

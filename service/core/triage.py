@@ -11,9 +11,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+
 from service.core import similarity
 from service.core.classifier import Classifier, Prediction
 from service.core.ids import new_id
+from service.core.pairs import PairScorer
 from service.core.policy import Handling, Policy
 from service.core.redact import redact
 from service.errors import StoreError
@@ -47,7 +50,7 @@ class TriageResult:
 @dataclass
 class DuplicateSettings:
     window_days: int = 14
-    threshold: float = 0.5
+    threshold: float | None = None  # None: the model's pair threshold (0.5 with the older rule)
     incident_window_minutes: int = 120
     incident_min_customers: int = 3
 
@@ -62,17 +65,30 @@ def duplicate_score(text_score: float, similarity_value: float, threshold: float
     return 1 - (1 - text_score) * (1 - evidence)
 
 
-def best_match(sig: dict[int, float], quoted: dict[int, float], candidates, emb=None, threshold: float = 0.5) -> tuple[object | None, float]:
-    best, best_sim = None, 0.0
-    for cand in candidates:
-        stored = similarity.loads(cand.signature)
-        lexical = max(similarity.cosine(sig, stored), similarity.cosine(quoted, stored) if quoted else 0.0)
-        stored_emb = similarity.load_embedding(cand.signature) if emb is not None else None
-        emb_cos = float(emb @ stored_emb) if stored_emb is not None else None
-        sim = similarity.combined(lexical, emb_cos, threshold)
-        if sim > best_sim:
-            best, best_sim = cand, sim
-    return best, best_sim
+def best_match(sig: dict[int, float], quoted: dict[int, float], candidates, emb=None, threshold: float = 0.5,
+               scorer: PairScorer | None = None, scores: np.ndarray | None = None) -> tuple[object | None, float]:
+    """The candidate most likely to be the same request, and that likelihood: the model's pair scorer when it has
+    one and the new message's ``scores`` are given, else the older rule (the stronger of lexical and embedding
+    similarity, on the lexical scale)."""
+    if not candidates:
+        return None, 0.0
+    stored = [similarity.loads(c.signature) for c in candidates]
+    lexical = np.array([similarity.cosine(sig, s) for s in stored])
+    quoted_sim = np.array([similarity.cosine(quoted, s) for s in stored]) if quoted else np.zeros(len(stored))
+    old_embs = None
+    if emb is not None:
+        loaded = [similarity.load_embedding(c.signature) for c in candidates]
+        old_embs = np.array([e if e is not None and len(e) == len(emb) else np.zeros(len(emb)) for e in loaded])
+    if scorer is not None and scores is not None:
+        old_scores = np.array([[c.scores.get(lab, 0.0) for lab in scorer.labels] for c in candidates])
+        use_emb = scorer.embedding_dim and emb is not None and len(emb) == scorer.embedding_dim
+        sims = scorer.probability(scorer.features(lexical, quoted_sim, scores, old_scores, emb if use_emb else None, old_embs if use_emb else None))
+    else:
+        best_lex = np.maximum(lexical, quoted_sim)
+        sims = np.array([similarity.combined(float(lx), float(emb @ e) if old_embs is not None and e.any() else None, threshold)
+                         for lx, e in zip(best_lex, old_embs if old_embs is not None else [np.zeros(1)] * len(best_lex))])
+    i = int(np.argmax(sims))
+    return (candidates[i], float(sims[i])) if sims[i] > 0 else (None, 0.0)
 
 
 def top_terms(texts: list[str], k: int = 5) -> list[str]:
@@ -105,6 +121,23 @@ class Triage:
         result.handling = self.policy.handle(result.prediction.labels, pred.language.code, repeats=repeats, incident=result.incident is not None)
         return result
 
+    @property
+    def threshold(self) -> float:
+        """The operator's duplicate threshold if set, else the model's pair scorer's, else 0.5 (the older rule's)."""
+        if self.settings.threshold is not None:
+            return self.settings.threshold
+        scorer = self.classifier.model.pair_scorer
+        return scorer.threshold if scorer is not None else 0.5
+
+    def match(self, text: str, sig: dict[int, float], pred: Prediction, candidates, use_scorer: bool = True) -> tuple[object | None, float]:
+        """Which of ``candidates`` (stored open messages) ``text`` repeats, if any, and how likely: the duplicate check
+        itself, without the store (the duplicate benchmark calls it too). ``use_scorer=False`` forces the older rule."""
+        quoted = similarity.signature(similarity.quoted_part(text)) if ">" in text or "\n" in text else {}
+        scorer = self.classifier.model.pair_scorer if use_scorer else None
+        scores = np.array([pred.scores[lab] for lab in scorer.labels]) if scorer else None
+        rule_threshold = self.settings.threshold if self.settings.threshold is not None else 0.5  # the older rule's scale
+        return best_match(sig, quoted, candidates, pred.embedding, rule_threshold, scorer, scores)
+
     def _remember(self, req: TriageRequest, tenant: str, text: str, received: datetime, result: TriageResult) -> int:
         pred = result.prediction
         sig = similarity.signature(text)
@@ -112,14 +145,14 @@ class Triage:
         if req.customer_id:
             since = received - timedelta(days=self.settings.window_days)
             candidates = self.store.open_messages(tenant, req.customer_id, since)
-            quoted = similarity.signature(similarity.quoted_part(text)) if ">" in text or "\n" in text else {}
-            match, sim = best_match(sig, quoted, candidates, pred.embedding, self.settings.threshold)
-            if match is not None and sim >= self.settings.threshold:
+            threshold = self.threshold
+            match, sim = self.match(text, sig, pred, candidates)
+            if match is not None and sim >= threshold:
                 repeats = self.store.bump_repeat(tenant, match.id)
                 result.duplicate_of = {"id": match.id, "ticket_id": match.ticket_id, "similarity": round(sim, 4),
                                        "received_at": match.received_at.isoformat(), "repeats": repeats}
                 scores = dict(pred.scores)
-                scores["duplicate"] = round(duplicate_score(scores["duplicate"], sim, self.settings.threshold), 6)
+                scores["duplicate"] = round(duplicate_score(scores["duplicate"], sim, threshold), 6)
                 labels = pred.labels if "duplicate" in pred.labels else ["duplicate", *pred.labels]
                 result.prediction = Prediction(labels, scores, pred.uncertain, pred.language, pred.explanation, pred.embedding)
             elif "duplicate" in pred.labels:

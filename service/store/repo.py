@@ -13,7 +13,7 @@ import secrets
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, and_, delete, func, insert, select, update
@@ -40,6 +40,7 @@ class StoredMessage:
     received_at: datetime
     signature: str
     repeat_count: int
+    scores: dict[str, float] = field(default_factory=dict)  # the classifier's scores when it was stored (the pair scorer reads them)
 
 
 @contextmanager
@@ -137,13 +138,14 @@ class Store:
         return mid
 
     def open_messages(self, tenant: str, customer_id: str, since: datetime, limit: int = 200) -> list[StoredMessage]:
-        q = (select(messages.c.id, messages.c.ticket_id, messages.c.received_at, messages.c.signature, messages.c.repeat_count)
+        q = (select(messages.c.id, messages.c.ticket_id, messages.c.received_at, messages.c.signature, messages.c.repeat_count,
+                    messages.c.scores)
              .where(and_(messages.c.tenant == tenant, messages.c.customer_id == customer_id, messages.c.status == "open",
                          messages.c.received_at >= since))
              .order_by(messages.c.received_at.desc()).limit(limit))
         with self._read() as conn:
             rows = conn.execute(q).all()
-        return [StoredMessage(r[0], r[1], _aware(r[2]), r[3], r[4]) for r in rows]
+        return [StoredMessage(r[0], r[1], _aware(r[2]), r[3], r[4], json.loads(r[5] or "{}")) for r in rows]
 
     def bump_repeat(self, tenant: str, message_id: str) -> int:
         with self._tx() as conn:

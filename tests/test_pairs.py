@@ -1,0 +1,112 @@
+"""The duplicate check's pair scorer: its features, its fit, and that training sees every pair exactly as serving does."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from conftest import DATASETS
+
+from service.core import pairs, similarity
+from service.core.classifier import Classifier
+from service.core.labels import LABELS
+from service.core.triage import Triage
+from service.errors import DatasetError
+from service.store.repo import StoredMessage
+from training.pair_fit import fit_pair_scorer, load_pairs, pair_matrix
+
+
+def pair_slice(per_file: int = 6) -> list[dict]:
+    """A few resends and look-alikes from each language file of our training pairs."""
+    out = []
+    for f in sorted((DATASETS / "resend_train").glob("*.jsonl")):
+        rows = [json.loads(x) for x in f.read_text().splitlines() if x.strip()]
+        out += [r for r in rows if r["is_duplicate"]][: per_file // 2] + [r for r in rows if not r["is_duplicate"]][: per_file // 2]
+    return out
+
+
+def served(clf: Classifier, a: str, b: str) -> float:
+    """What POST /v1/classify concludes when ``b`` arrives and ``a`` is the customer's stored open message."""
+    pa, pb = clf.predict(a, explain=False), clf.predict(b, explain=False)
+    stored = StoredMessage("m1", None, datetime.now(UTC), similarity.dumps_with_embedding(similarity.signature(a), pa.embedding), 0, pa.scores)
+    return Triage(clf, policy=None).match(b, similarity.signature(b), pb, [stored])[1]
+
+
+def test_pairs_features_treat_a_stored_message_without_embedding_as_no_semantic_evidence():
+    new = np.array([1.0, 0.0, 0.0])
+    old = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    scores_new = np.array([0.9, 0.1, 0.0, 0.2, 0.8])
+    scores_old = np.array([[0.1, 0.1, 0.0, 0.7, 0.1], [0.1, 0.1, 0.0, 0.2, 0.8]])
+    X = pairs.pair_features(LABELS, 3, [0.4, 0.2], [0.0, 0.9], scores_new, scores_old, new, old)
+    base = len(pairs.BASE_FEATURES)
+    assert X.shape == (2, base + 6)
+    assert X[0, 2] == pytest.approx(1.0) and X[1, 2] == 0.0  # embedding cosine
+    assert np.all(X[1, base:] == 0.0) and np.all(X[0, base:] == 0.0)  # identical vectors shift by nothing, missing ones too
+    assert X[0, 3] == pytest.approx(0.9)  # the new message's duplicate cue
+    assert X[0, 6] == pytest.approx(0.5) and X[1, 6] == pytest.approx(0.0)  # billing gap
+    assert X[0, 4] == pytest.approx(0.5 + 0.7) and X[1, 4] == pytest.approx(0.0)  # all non-duplicate labels
+
+
+def test_pairs_fit_learns_a_separable_rule_and_reports_out_of_fold():
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 60)
+    X = rng.normal(size=(120, len(pairs.BASE_FEATURES)))
+    X[:, 3] += 3 * y  # the duplicate cue decides
+    scorer, report = pairs.fit(X, y, LABELS, 0)
+    p = scorer.probability(X)
+    assert p[y == 1].mean() > 0.8 and p[y == 0].mean() < 0.2
+    assert report["oof_roc_auc"] > 0.9 and 0.05 <= report["threshold"] <= 0.95 and report["C"] in (0.3, 1.0, 3.0, 10.0, 30.0)
+    assert int(np.argmax(np.abs(scorer.coef))) == 3
+
+
+def test_pairs_load_rejects_a_pair_without_both_texts(tmp_path):
+    bad = tmp_path / "p.jsonl"
+    bad.write_text(json.dumps({"a": "hello", "b": "  ", "is_duplicate": True}) + "\n")
+    with pytest.raises(DatasetError, match="p.jsonl:1"):
+        load_pairs(bad)
+    bad.write_text('{"a": "x", "b": "y", "is_duplicate": "yes"}\n')
+    with pytest.raises(DatasetError, match="boolean"):
+        load_pairs(tmp_path)
+
+
+def test_pairs_shipped_training_fits_a_scorer_and_records_it(trained):
+    model, meta = trained.model, trained.metadata
+    assert model.pair_scorer is not None and model.pair_scorer.embedding_dim == 0
+    assert meta["metrics"]["pairs"]["pairs"] == len(load_pairs(DATASETS / "resend_train"))
+    assert any(s["kind"] == "pairs" for s in meta["sources"])
+
+
+@pytest.mark.parametrize("which", ["fast", "embedding"])
+def test_pairs_training_and_serving_judge_every_pair_alike(which, trained, trained_with_embeddings, tmp_path):
+    """Parity: the features training fits on are the ones the service computes when the second message arrives."""
+    rows = pair_slice()
+    model = trained.model if which == "fast" else trained_with_embeddings[0].model
+    clf = Classifier(model)
+    saved = model.pair_scorer
+    try:
+        if saved is None:  # the embedding fixture is trained without pairs: fit one on this slice
+            path = tmp_path / "pairs.jsonl"
+            path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+            model.pair_scorer, _ = fit_pair_scorer(model, clf.langid, path)
+            assert model.pair_scorer.embedding_dim > 0
+        X, _ = pair_matrix(model, clf.langid, rows)
+        trained_side = model.pair_scorer.probability(X)
+        serving_side = np.array([served(clf, r["a"], r["b"]) for r in rows])
+    finally:
+        model.pair_scorer = saved
+    np.testing.assert_allclose(serving_side, trained_side, atol=1e-4)
+
+
+def test_pairs_model_without_scorer_keeps_the_older_rule(trained):
+    model = trained.model
+    saved, model.pair_scorer = model.pair_scorer, None
+    try:
+        clf = Classifier(model)
+        a = "My internet drops every evening since Monday, router blinks red."
+        b = "again: my internet keeps dropping every evening since monday, the router blinks red"
+        lexical = similarity.cosine(similarity.signature(a), similarity.signature(b))
+        assert served(clf, a, b) == pytest.approx(similarity.combined(lexical, None, 0.5), rel=1e-3)  # stored weights are float16
+    finally:
+        model.pair_scorer = saved
