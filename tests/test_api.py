@@ -205,6 +205,7 @@ def test_api_classify_answer_matches_the_documented_schema(client):
     first = client.post("/v1/classify", json={"text": text, "customer_id": "c-schema"}).json()
     second = client.post("/v1/classify", json={"text": "Hello again: " + text, "customer_id": "c-schema"}).json()
     assert second["duplicate_of"]["id"] == first["id"]
+    assert 0.0 < second["duplicate_of"]["probability"] <= 1.0  # the shared test model carries a pair scorer
     for body in (first, second):
         assert ClassifyResponse.model_validate(body).model_dump(mode="json") == body
 

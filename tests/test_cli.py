@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from conftest import ROOT
 from typer.testing import CliRunner
 
 from service.cli import app
@@ -12,7 +13,7 @@ runner = CliRunner()
 
 
 def test_cli_help_on_every_command():
-    for args in (["--help"], ["train", "--help"], ["evaluate", "--help"], ["classify", "--help"], ["data", "check", "--help"], ["serve", "--help"]):
+    for args in (["--help"], ["train", "--help"], ["evaluate", "--help"], ["classify", "--help"], ["data", "check", "--help"], ["serve", "--help"], ["pairs", "fit", "--help"]):
         res = runner.invoke(app, args)
         assert res.exit_code == 0, args
 
@@ -107,3 +108,27 @@ def test_cli_ensure_model_trains_the_fast_settings_once(small_dataset, tmp_path)
     assert meta.preprocessing["max_chars"] == 400
     again = runner.invoke(app, ["ensure-model", "--models", str(models), "--data", str(small_dataset)])
     assert again.exit_code == 0 and "model ready" in again.output and len([p for p in models.iterdir() if p.is_dir()]) == 1
+
+
+def test_cli_pairs_fit_adds_a_scorer_and_keeps_the_classifier(models_dir, tmp_path):
+    import shutil
+
+    import numpy as np
+
+    from service.core.artifacts import load_artifact, resolve_model_dir
+
+    models = tmp_path / "models"
+    shutil.copytree(models_dir, models)
+    pairs = tmp_path / "pairs.jsonl"
+    rows = [json.loads(x) for f in sorted((ROOT / "datasets" / "resend_train").glob("*.jsonl")) for x in f.read_text().splitlines()[::8]]
+    assert 5 <= sum(r["is_duplicate"] for r in rows) <= len(rows) - 5
+    pairs.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    result = runner.invoke(app, ["pairs", "fit", "--models", str(models), "--pairs", str(pairs), "--version", "with-pairs"])
+    assert result.exit_code == 0, result.output
+    source, _ = load_artifact(resolve_model_dir(models, None), models)
+    derived, meta = load_artifact(resolve_model_dir(models, "with-pairs"), models)
+    assert np.array_equal(derived.coef, source.coef) and np.array_equal(derived.thresholds, source.thresholds)
+    assert derived.pair_scorer is not None and meta.metrics["pairs"]["pairs"] == len(rows) and meta.metrics["derived_from"] == "test-v1"
+    assert (models / "CURRENT").read_text().strip() != "with-pairs"  # not promoted unless asked
+    missing = runner.invoke(app, ["pairs", "fit", "--models", str(models), "--pairs", str(tmp_path / "nope"), "--version", "x"])
+    assert missing.exit_code != 0 and "does not exist" in missing.output and "Traceback" not in missing.output

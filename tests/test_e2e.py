@@ -55,8 +55,26 @@ def _start(models_dir, tmp_path_factory, workers: int = 1):
 
 
 @pytest.fixture(scope="module")
-def server(models_dir, tmp_path_factory):
-    base, proc, models, log_file = _start(models_dir, tmp_path_factory)
+def shipped_fast(tmp_path_factory) -> Path:
+    """A models folder holding the newest shipped model without the embedding: end to end means the real product
+    (its pair scorer was fitted with a full classifier, unlike the small test model's)."""
+    from conftest import ROOT
+
+    from service.core.artifacts import list_versions, read_metadata
+
+    shipped = ROOT / "models"
+    fast = [v for v in list_versions(shipped) if not read_metadata(shipped / v).preprocessing.get("embeddings")]
+    if not fast:
+        pytest.skip("no shipped model without the embedding under models/")
+    folder = tmp_path_factory.mktemp("shipped") / "models"
+    shutil.copytree(shipped / sorted(fast)[-1], folder / sorted(fast)[-1])
+    (folder / "CURRENT").write_text(sorted(fast)[-1] + "\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def server(shipped_fast, tmp_path_factory):
+    base, proc, models, log_file = _start(shipped_fast, tmp_path_factory)
     yield base, proc, models
     if proc.poll() is None:
         proc.kill()

@@ -27,11 +27,11 @@ def pair_slice(per_file: int = 6) -> list[dict]:
     return out
 
 
-def served(clf: Classifier, a: str, b: str) -> float:
-    """What POST /v1/classify concludes when ``b`` arrives and ``a`` is the customer's stored open message."""
+def served(clf: Classifier, a: str, b: str):
+    """What POST /v1/classify finds when ``b`` arrives and ``a`` is the customer's stored open message."""
     pa, pb = clf.predict(a, explain=False), clf.predict(b, explain=False)
     stored = StoredMessage("m1", None, datetime.now(UTC), similarity.dumps_with_embedding(similarity.signature(a), pa.embedding), 0, pa.scores)
-    return Triage(clf, policy=None).match(b, similarity.signature(b), pb, [stored])[1]
+    return Triage(clf, policy=None).match(b, similarity.signature(b), pb, [stored])
 
 
 def test_pairs_features_treat_a_stored_message_without_embedding_as_no_semantic_evidence():
@@ -93,7 +93,7 @@ def test_pairs_training_and_serving_judge_every_pair_alike(which, trained, train
             assert model.pair_scorer.embedding_dim > 0
         X, _ = pair_matrix(model, clf.langid, rows)
         trained_side = model.pair_scorer.probability(X)
-        serving_side = np.array([served(clf, r["a"], r["b"]) for r in rows])
+        serving_side = np.array([served(clf, r["a"], r["b"]).probability for r in rows])
     finally:
         model.pair_scorer = saved
     np.testing.assert_allclose(serving_side, trained_side, atol=1e-4)
@@ -107,6 +107,32 @@ def test_pairs_model_without_scorer_keeps_the_older_rule(trained):
         a = "My internet drops every evening since Monday, router blinks red."
         b = "again: my internet keeps dropping every evening since monday, the router blinks red"
         lexical = similarity.cosine(similarity.signature(a), similarity.signature(b))
-        assert served(clf, a, b) == pytest.approx(similarity.combined(lexical, None, 0.5), rel=1e-3)  # stored weights are float16
+        found = served(clf, a, b)
+        assert found.probability is None
+        assert found.score == found.similarity == pytest.approx(similarity.combined(lexical, None, 0.5), rel=1e-3)  # stored weights are float16
     finally:
         model.pair_scorer = saved
+
+
+def test_pairs_a_near_copy_is_a_duplicate_whatever_the_scorer_says(trained):
+    """LABELS.md: the same message sent again while the first is open is a duplicate, even without any cue."""
+    model = trained.model
+    saved = model.pair_scorer
+    model.pair_scorer = pairs.PairScorer(saved.labels, np.zeros_like(saved.coef), -10.0, 0.5, saved.embedding_dim)  # says "never"
+    try:
+        clf = Classifier(model)
+        text = "The export button in the reports tab does nothing since Tuesday, no file is downloaded."
+        copy, other = served(clf, text, text + "!"), served(clf, text, "How do I add a second admin to our account?")
+        assert copy.near_copy and copy.probability < 0.001 and copy.score == copy.similarity >= 0.95
+        assert not other.near_copy and other.score == other.probability < 0.001
+    finally:
+        model.pair_scorer = saved
+
+
+@pytest.mark.parametrize("mail", [
+    "お世話になっております。\n請求書のPDF出力でエラーが出ます。アカウントはアルバトロス工務です。\n\n鈴木",
+    "いつもお世話になっております。\n住宅ローンの残高を教えていただけますでしょうか。\n\n加藤 由美",
+])
+def test_similarity_content_keeps_japanese_sentences_that_have_no_spaces(mail):
+    body = mail.split("\n")[1]
+    assert body.lower() in similarity.content(mail) and "鈴木" not in similarity.content(mail)

@@ -1,5 +1,6 @@
-"""Duplicate-detection quality: our resend pairs (precision/recall at the service threshold) and the
-real forum pairs in ../shared/benchmarks/real_dup_pairs_dev.jsonl (ROC-AUC; skipped when absent).
+"""Duplicate-detection quality: our resend pairs (precision/recall of the service's decision at its threshold) and
+the real forum pairs in ../shared/benchmarks/real_dup_pairs_dev.jsonl (ROC-AUC of the similarity and of the decision;
+skipped when absent).
 
 Run: python -m training.dup_bench
 """
@@ -37,17 +38,19 @@ def roc_auc(y: np.ndarray, s: np.ndarray) -> float:
 def pair_scores(pairs: list[dict], clf: Classifier, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """The service's duplicate evidence for each pair, through the same code as POST /v1/classify: ``a`` is stored as
     the service stores it (signature, embedding, scores), then ``b`` arrives and ``Triage.match`` judges it.
-    Returns (the model's pair scorer, or the older rule when it has none; the older rule)."""
+    Returns (the decision score: the pair scorer's probability, or the similarity for models without one; the
+    similarity, what ``duplicate_of.similarity`` reports)."""
     triage = Triage(clf, policy=None)  # type: ignore[arg-type]  # matching needs no policy
     now = datetime.now(UTC)
-    ours, older = [], []
+    decision, sims = [], []
     for p in tqdm(pairs, desc="pairs", unit="pair", leave=False, disable=not progress):
         pa, pb = clf.predict(p["a"], explain=False), clf.predict(p["b"], explain=False)
         stored = StoredMessage("a", None, now, similarity.dumps_with_embedding(similarity.signature(p["a"]), pa.embedding), 0, pa.scores)
         sig = similarity.signature(p["b"])
-        ours.append(triage.match(p["b"], sig, pb, [stored])[1])
-        older.append(triage.match(p["b"], sig, pb, [stored], use_scorer=False)[1])
-    return np.array(ours), np.array(older)
+        found = triage.match(p["b"], sig, pb, [stored])
+        decision.append(found.score if found else 0.0)
+        sims.append(found.similarity if found else 0.0)
+    return np.array(decision), np.array(sims)
 
 
 def tfidf_baseline(pairs: list[dict]) -> np.ndarray:
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     clf.warm()
     scorer = clf.model.pair_scorer
     threshold = args.threshold if args.threshold is not None else (scorer.threshold if scorer else 0.5)
-    how = "pair scorer" if scorer else "older rule (the model has no pair scorer)"
+    how = "pair scorer's probability" if scorer else "similarity (the model has no pair scorer)"
     print(f"model {clf.version}: {how}, {'with' if clf.model.embedding else 'without'} the sentence embedding")
     files = sorted(args.resends.glob("*.jsonl")) if args.resends.is_dir() else []
     if files:
@@ -93,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
             pred = s_all >= t
             print(f"  {t:.2f}: {y_all[pred].mean() if pred.any() else float('nan'):.3f} / {pred[y_all == 1].mean():.3f}")
         print(f"best recall at precision >= 0.95: {recall_at_precision(y_all, s_all):.3f}"
-              + (f"   (older rule: {recall_at_precision(y_all, old_all):.3f}, ROC-AUC {roc_auc(y_all, old_all):.3f})" if scorer else ""))
+              + (f"   (similarity alone: {recall_at_precision(y_all, old_all):.3f}, ROC-AUC {roc_auc(y_all, old_all):.3f})" if scorer else ""))
     else:
         print(f"(no resend pairs under {args.resends})")
     if args.real.is_file():
@@ -102,8 +105,10 @@ def main(argv: list[str] | None = None) -> None:
         hard = np.array([p.get("pair_type") != "easy_negative" for p in pairs])
         (ours, old), base = pair_scores(pairs, clf), tfidf_baseline(pairs)
         print(f"\n== real forum pairs {args.real.name}: {len(pairs)} pairs ({int(y.sum())} duplicates) ==")
-        print(f"ROC-AUC ours ({how}): {roc_auc(y, ours):.3f}   older rule: {roc_auc(y, old):.3f}   char TF-IDF cosine baseline: {roc_auc(y, base):.3f}")
-        print(f"ROC-AUC without easy negatives: ours {roc_auc(y[hard], ours[hard]):.3f}, older rule {roc_auc(y[hard], old[hard]):.3f}, "
+        print("(questions from different people: no 'I already wrote' cues, so the similarity is what this set measures)")
+        print(f"ROC-AUC similarity (duplicate_of.similarity): {roc_auc(y, old):.3f}   decision ({how}): {roc_auc(y, ours):.3f}   "
+              f"char TF-IDF cosine baseline: {roc_auc(y, base):.3f}")
+        print(f"ROC-AUC without easy negatives: similarity {roc_auc(y[hard], old[hard]):.3f}, decision {roc_auc(y[hard], ours[hard]):.3f}, "
               f"baseline {roc_auc(y[hard], base[hard]):.3f}")
     else:
         print(f"(real pairs {args.real} absent: skipped)")

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from service.core import pairs, similarity
 from service.core.langid import LanguageIdentifier, pipeline_language
@@ -41,11 +42,14 @@ def load_pairs(path: Path) -> list[dict]:
     return out
 
 
-def pair_matrix(model: TriageModel, langid: LanguageIdentifier, rows: list[dict], cached: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def pair_matrix(model: TriageModel, langid: LanguageIdentifier, rows: list[dict], cached: bool = True,
+                progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Features (one row per pair) and targets, as the service would see each pair."""
     texts = [r["a"] for r in rows] + [r["b"] for r in rows]
     docs = [model.prepare(t, pipeline_language(langid.detect(t).code)) for t in texts]
-    X = model.matrix(docs, cached=cached)
+    with tqdm(total=len(docs), desc="pair scorer: embedding pairs", unit="msg", disable=not (progress and model.embedding)) as bar:
+        X = model.matrix(docs, cached=cached, progress=bar.update)
+        bar.update(bar.total - bar.n)  # texts found in the cache are done too
     proba = np.round(model.proba_from_matrix(X), 6)  # the service stores and compares scores rounded to 6 places
     embs = model.embeddings_in(X) if model.embedding else None
     n = len(rows)
@@ -59,14 +63,43 @@ def pair_matrix(model: TriageModel, langid: LanguageIdentifier, rows: list[dict]
     return np.vstack(feats), np.array([r["is_duplicate"] for r in rows], dtype=int)
 
 
-def fit_pair_scorer(model: TriageModel, langid: LanguageIdentifier, path: Path, seed: int = 0) -> tuple[pairs.PairScorer | None, dict | None]:
+def fit_pair_scorer(model: TriageModel, langid: LanguageIdentifier, path: Path, seed: int = 0,
+                    progress: bool = False) -> tuple[pairs.PairScorer | None, dict | None]:
     """The scorer and its out-of-fold report, or (None, None) when ``path`` holds no pairs of both kinds."""
     rows = load_pairs(path) if path.exists() else []
     y = np.array([r["is_duplicate"] for r in rows], dtype=int)
     if len(rows) < 20 or y.sum() < 5 or (1 - y).sum() < 5:
         return None, None
-    X, y = pair_matrix(model, langid, rows)
+    X, y = pair_matrix(model, langid, rows, progress=progress)
     dim = (X.shape[1] - len(pairs.BASE_FEATURES)) // 2
     scorer, report = pairs.fit(X, y, model.labels, dim, seed=seed)
     return scorer, {**report, "path": str(path)}
 
+
+
+def refit_pairs(models_dir: Path, version: str | None, pairs_path: Path, new_version: str, promote: bool = False,
+                progress: bool = True) -> tuple[Path, dict]:
+    """A new model version: ``version``'s classifier unchanged, with a pair scorer fitted on ``pairs_path`` (for a team
+    that brings its own resend pairs, or a model trained before pair scorers). Returns the new folder and the report."""
+    from datetime import UTC, datetime
+
+    from service.core.artifacts import load_artifact, resolve_model_dir, save_artifact, set_current
+    from training.data import sha256_files
+
+    if not pairs_path.exists():
+        raise DatasetError(f"{pairs_path} does not exist")
+    model, meta = load_artifact(resolve_model_dir(models_dir, version), models_dir)
+    scorer, report = fit_pair_scorer(model, LanguageIdentifier(), pairs_path, progress=progress)
+    if scorer is None:
+        raise DatasetError(f"{pairs_path} needs at least 20 pairs, 5 of each kind")
+    model.pair_scorer = scorer
+    old = meta.model_dump(mode="json")
+    sources = [s for s in old["sources"] if s.get("kind") != "pairs"] + [
+        {"path": str(pairs_path), "kind": "pairs", "weight": 1.0, "rows": report["pairs"], "train_rows": report["pairs"],
+         "test_rows": 0, "sha256": sha256_files(pairs_path)}]
+    new_meta = {**old, "version": new_version, "created_at": datetime.now(UTC).isoformat(), "sources": sources,
+                "metrics": {**old["metrics"], "pairs": {**report, "path": str(pairs_path)}, "derived_from": meta.version}}
+    out = save_artifact(model, new_meta, models_dir)
+    if promote:
+        set_current(models_dir, new_version)
+    return out, report

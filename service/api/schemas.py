@@ -51,7 +51,11 @@ class HandlingOut(BaseModel):
 class DuplicateOut(BaseModel):
     id: str
     ticket_id: str | None
-    similarity: float
+    similarity: float = Field(description="how alike the two texts are (lexical and embedding similarity, 0-1)")
+    probability: float | None = Field(None, description="the model's probability that this is the same request again "
+                                      "(its pair scorer: similarity, the new message's 'I already wrote' cues, how its "
+                                      "label scores differ from the earlier one's); null for models without a pair scorer; "
+                                      "the duplicate threshold applies to it when present")
     received_at: str
     repeats: int
 

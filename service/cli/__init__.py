@@ -8,6 +8,7 @@ from service.cli import lifecycle_cmds, model_cmds, ops_cmds, store_cmds
 
 app = typer.Typer(help="Help-desk triage: train, evaluate, classify and serve.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(model_cmds.data_app, name="data")
+app.add_typer(model_cmds.pairs_app, name="pairs")
 app.command("train")(model_cmds.train_cmd)
 app.command("evaluate")(model_cmds.evaluate_cmd)
 app.command("classify")(model_cmds.classify_cmd)

@@ -13,6 +13,7 @@ from service.cli._common import console, handle_errors
 from service.errors import InputError
 
 data_app = typer.Typer(help="Dataset tools: validate and split the labelled messages.", no_args_is_help=True)
+pairs_app = typer.Typer(help="The duplicate check's pair scorer: fit it for an existing model.", no_args_is_help=True)
 
 
 @data_app.command("check")
@@ -103,6 +104,23 @@ def train_cmd(
     if pr := result.metadata["metrics"].get("pairs"):
         console.print(f"pair scorer: {pr['pairs']} pairs, out of fold ROC-AUC {pr['oof_roc_auc']:.3f}, precision {pr['oof_precision']:.3f} / "
                       f"recall {pr['oof_recall']:.3f} at threshold {pr['threshold']:.2f}")
+
+
+@pairs_app.command("fit")
+@handle_errors
+def pairs_fit_cmd(
+    pairs: Path = typer.Option(Path("datasets/resend_train"), help="Folder or JSONL file of pairs {a, b, is_duplicate}."),
+    models: Path = typer.Option(Path("models"), help="Models folder."),
+    model: str | None = typer.Option(None, "--model", help="Version whose classifier is kept (default: the current one)."),
+    version: str = typer.Option(..., help="Name of the new version."),
+    promote: bool = typer.Option(False, help="Point models/CURRENT at the new version."),
+) -> None:
+    """Fit the duplicate check's pair scorer for an existing model and save it as a new version (classifier unchanged)."""
+    from training.pair_fit import refit_pairs
+
+    out, r = refit_pairs(models, model, pairs, version, promote)
+    console.print(f"[green]saved[/green] {out}: pair scorer on {r['pairs']} pairs, out of fold ROC-AUC {r['oof_roc_auc']:.3f}, "
+                  f"precision {r['oof_precision']:.3f} / recall {r['oof_recall']:.3f} at threshold {r['threshold']:.2f}")
 
 
 def _print_summary(summary: dict) -> None:

@@ -41,9 +41,15 @@ def content(text: str) -> str:
     lines = normalize(text, _OPTIONS).text.split("\n")
     while lines and (not lines[0].strip() or _GREETING.match(lines[0])):
         lines.pop(0)
-    while lines and (not lines[-1].strip() or _CLOSING.match(lines[-1]) or len(lines[-1].split()) <= 2 and len(lines) > 1):
+    while lines and (not lines[-1].strip() or _CLOSING.match(lines[-1]) or _is_name_line(lines[-1]) and len(lines) > 1):
         lines.pop()
     return " ".join(lines).lower()
+
+
+def _is_name_line(line: str) -> bool:
+    """A trailing sign-off such as "Tom" or "加藤 由美": at most two words and short (a Japanese sentence has no spaces
+    between its words, so the word count alone would take it for a name)."""
+    return len(line.split()) <= 2 and len(line.strip()) <= 20
 
 
 def quoted_part(text: str) -> str:

@@ -22,6 +22,7 @@ from service.core.redact import redact
 from service.errors import StoreError
 
 INCIDENT_SIMILARITY = 0.35
+NEAR_COPY = 0.95  # similarity of the texts themselves at which a repeat is a duplicate whatever the pair scorer says
 
 
 @dataclass
@@ -65,13 +66,28 @@ def duplicate_score(text_score: float, similarity_value: float, threshold: float
     return 1 - (1 - text_score) * (1 - evidence)
 
 
+@dataclass(frozen=True)
+class Match:
+    candidate: object
+    similarity: float  # how alike the texts are: the stronger of lexical and embedding similarity, on the lexical scale
+    probability: float | None  # the pair scorer's probability of the same request (None: the model has no scorer)
+    near_copy: bool = False  # the new text itself (not a quote in it) is all but the same as the stored one
+
+    @property
+    def score(self) -> float:
+        """What the duplicate threshold applies to: the probability when there is one, else the similarity. A near
+        copy counts at its similarity whatever the scorer says (LABELS.md: the same message again is a duplicate)."""
+        if self.probability is None:
+            return self.similarity
+        return max(self.probability, self.similarity) if self.near_copy else self.probability
+
+
 def best_match(sig: dict[int, float], quoted: dict[int, float], candidates, emb=None, threshold: float = 0.5,
-               scorer: PairScorer | None = None, scores: np.ndarray | None = None) -> tuple[object | None, float]:
-    """The candidate most likely to be the same request, and that likelihood: the model's pair scorer when it has
-    one and the new message's ``scores`` are given, else the older rule (the stronger of lexical and embedding
-    similarity, on the lexical scale)."""
+               scorer: PairScorer | None = None, scores: np.ndarray | None = None) -> Match | None:
+    """The candidate most likely to be the same request: ranked by the model's pair scorer when it has one and the
+    new message's ``scores`` are given, else by similarity (``threshold`` puts the embedding on the lexical scale)."""
     if not candidates:
-        return None, 0.0
+        return None
     stored = [similarity.loads(c.signature) for c in candidates]
     lexical = np.array([similarity.cosine(sig, s) for s in stored])
     quoted_sim = np.array([similarity.cosine(quoted, s) for s in stored]) if quoted else np.zeros(len(stored))
@@ -79,16 +95,21 @@ def best_match(sig: dict[int, float], quoted: dict[int, float], candidates, emb=
     if emb is not None:
         loaded = [similarity.load_embedding(c.signature) for c in candidates]
         old_embs = np.array([e if e is not None and len(e) == len(emb) else np.zeros(len(emb)) for e in loaded])
+    cosines = old_embs @ emb if old_embs is not None else None
+
+    def rule(lexical_value: float, i: int) -> float:
+        cos = float(cosines[i]) if cosines is not None and old_embs[i].any() else None
+        return similarity.combined(float(lexical_value), cos, threshold)
+
+    sims = [rule(lx, i) for i, lx in enumerate(np.maximum(lexical, quoted_sim))]
+    probs = None
     if scorer is not None and scores is not None:
         old_scores = np.array([[c.scores.get(lab, 0.0) for lab in scorer.labels] for c in candidates])
         use_emb = scorer.embedding_dim and emb is not None and len(emb) == scorer.embedding_dim
-        sims = scorer.probability(scorer.features(lexical, quoted_sim, scores, old_scores, emb if use_emb else None, old_embs if use_emb else None))
-    else:
-        best_lex = np.maximum(lexical, quoted_sim)
-        sims = np.array([similarity.combined(float(lx), float(emb @ e) if old_embs is not None and e.any() else None, threshold)
-                         for lx, e in zip(best_lex, old_embs if old_embs is not None else [np.zeros(1)] * len(best_lex))])
-    i = int(np.argmax(sims))
-    return (candidates[i], float(sims[i])) if sims[i] > 0 else (None, 0.0)
+        probs = scorer.probability(scorer.features(lexical, quoted_sim, scores, old_scores, emb if use_emb else None, old_embs if use_emb else None))
+    found = [Match(c, sims[i], None if probs is None else float(probs[i]), rule(lexical[i], i) >= NEAR_COPY) for i, c in enumerate(candidates)]
+    best = max(found, key=lambda m: m.score)
+    return best if best.score > 0 else None
 
 
 def top_terms(texts: list[str], k: int = 5) -> list[str]:
@@ -129,9 +150,10 @@ class Triage:
         scorer = self.classifier.model.pair_scorer
         return scorer.threshold if scorer is not None else 0.5
 
-    def match(self, text: str, sig: dict[int, float], pred: Prediction, candidates, use_scorer: bool = True) -> tuple[object | None, float]:
-        """Which of ``candidates`` (stored open messages) ``text`` repeats, if any, and how likely: the duplicate check
-        itself, without the store (the duplicate benchmark calls it too). ``use_scorer=False`` forces the older rule."""
+    def match(self, text: str, sig: dict[int, float], pred: Prediction, candidates, use_scorer: bool = True) -> Match | None:
+        """The stored open message (of ``candidates``) that ``text`` most likely repeats, with its similarity and
+        probability: the duplicate check itself, without the store (the duplicate benchmark calls it too).
+        ``use_scorer=False`` ranks by similarity alone, as models without a pair scorer do."""
         quoted = similarity.signature(similarity.quoted_part(text)) if ">" in text or "\n" in text else {}
         scorer = self.classifier.model.pair_scorer if use_scorer else None
         scores = np.array([pred.scores[lab] for lab in scorer.labels]) if scorer else None
@@ -146,10 +168,12 @@ class Triage:
             since = received - timedelta(days=self.settings.window_days)
             candidates = self.store.open_messages(tenant, req.customer_id, since)
             threshold = self.threshold
-            match, sim = self.match(text, sig, pred, candidates)
-            if match is not None and sim >= threshold:
+            found = self.match(text, sig, pred, candidates)
+            if found is not None and (sim := found.score) >= threshold:
+                match = found.candidate
                 repeats = self.store.bump_repeat(tenant, match.id)
-                result.duplicate_of = {"id": match.id, "ticket_id": match.ticket_id, "similarity": round(sim, 4),
+                result.duplicate_of = {"id": match.id, "ticket_id": match.ticket_id, "similarity": round(found.similarity, 4),
+                                       "probability": None if found.probability is None else round(found.probability, 4),
                                        "received_at": match.received_at.isoformat(), "repeats": repeats}
                 scores = dict(pred.scores)
                 scores["duplicate"] = round(duplicate_score(scores["duplicate"], sim, threshold), 6)
