@@ -169,14 +169,14 @@ class Triage:
             candidates = self.store.open_messages(tenant, req.customer_id, since)
             threshold = self.threshold
             found = self.match(text, sig, pred, candidates)
-            if found is not None and (sim := found.score) >= threshold:
+            if found is not None and (score := found.score) >= threshold:
                 match = found.candidate
                 repeats = self.store.bump_repeat(tenant, match.id)
                 result.duplicate_of = {"id": match.id, "ticket_id": match.ticket_id, "similarity": round(found.similarity, 4),
                                        "probability": None if found.probability is None else round(found.probability, 4),
                                        "received_at": match.received_at.isoformat(), "repeats": repeats}
                 scores = dict(pred.scores)
-                scores["duplicate"] = round(duplicate_score(scores["duplicate"], sim, threshold), 6)
+                scores["duplicate"] = round(duplicate_score(scores["duplicate"], score, threshold), 6)
                 labels = pred.labels if "duplicate" in pred.labels else ["duplicate", *pred.labels]
                 result.prediction = Prediction(labels, scores, pred.uncertain, pred.language, pred.explanation, pred.embedding)
             elif "duplicate" in pred.labels:
