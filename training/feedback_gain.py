@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
                               for r, h in zip(rows, half) if h == 1))
     print(f"half A (agent corrections): {len(part_a)} rows; half B (evaluation): {len(rows) - len(part_a)} rows")
 
-    base = train([Source(args.data)], tmp / "models", TrainConfig(), version="base", progress=True)
+    base = train([Source(args.data)], tmp / "models", TrainConfig(), version="base", progress=True, pairs=False)  # labels only
     settings = Settings(models_dir=tmp / "models", data_dir=tmp / "var", reload_poll_seconds=0, warm_on_start=False)
     with TestClient(create_app(settings)) as client:
         for i, r in enumerate(part_a):
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
             fh.write(json.dumps({"id": r["id"], "text": r["text_redacted"], "labels": json.loads(r["labels"]), "lang": r["language"]}) + "\n")
     print(f"feedback rows exported: {len(load_dataset(exported, full=False))} (text as stored: redacted)")
     tuned = train([Source(args.data), Source(exported, "feedback")], tmp / "models", TrainConfig(feedback_weight=args.weight),
-                  version="with-feedback", promote=False, progress=True)
+                  version="with-feedback", promote=False, progress=True, pairs=False)
     before = evaluate(part_b, Classifier(base.model), None).summary
     after = evaluate(part_b, Classifier(tuned.model), None).summary
     print(f"\n== half B of {args.real.name}: before vs after feedback (weight {args.weight}) ==")

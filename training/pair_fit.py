@@ -65,7 +65,8 @@ def pair_matrix(model: TriageModel, langid: LanguageIdentifier, rows: list[dict]
 
 def fit_pair_scorer(model: TriageModel, langid: LanguageIdentifier, path: Path, seed: int = 0,
                     progress: bool = False) -> tuple[pairs.PairScorer | None, dict | None]:
-    """The scorer and its out-of-fold report, or (None, None) when ``path`` holds no pairs of both kinds."""
+    """The scorer and its out-of-fold report, or (None, None) when ``path`` holds fewer than 20 pairs or fewer than
+    5 of either kind (too few to choose a threshold out of fold)."""
     rows = load_pairs(path) if path.exists() else []
     y = np.array([r["is_duplicate"] for r in rows], dtype=int)
     if len(rows) < 20 or y.sum() < 5 or (1 - y).sum() < 5:
@@ -74,7 +75,6 @@ def fit_pair_scorer(model: TriageModel, langid: LanguageIdentifier, path: Path, 
     dim = (X.shape[1] - len(pairs.BASE_FEATURES)) // 2
     scorer, report = pairs.fit(X, y, model.labels, dim, seed=seed)
     return scorer, {**report, "path": str(path)}
-
 
 
 def refit_pairs(models_dir: Path, version: str | None, pairs_path: Path, new_version: str, promote: bool = False,
