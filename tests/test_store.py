@@ -38,6 +38,18 @@ def test_store_paraphrased_resend_names_the_first(classifier, store):
     assert "merge_into_open" in second.handling.actions
 
 
+def test_store_duplicate_found_by_evidence_explains_what_it_shares(classifier, store):
+    t = triage_for(classifier, store)
+    first = "The export button in the reports tab does nothing since Tuesday, no file gets downloaded."
+    t.run(TriageRequest(text=first, customer_id="c5"), "t1")
+    again = "reports tab: the export button still does nothing, nothing gets downloaded since tuesday"
+    res = t.run(TriageRequest(text=again, customer_id="c5"), "t1")
+    assert res.duplicate_of and "duplicate" in res.prediction.labels
+    spans = res.prediction.explanation["duplicate"]
+    assert spans and all(again[s.start:s.end] == s.text for s in spans)
+    assert {s.text.lower() for s in spans} <= set(first.lower().replace(",", " ").replace(".", " ").split()) | {"tuesday"}
+
+
 def test_store_quoted_copy_counts_as_repeat(classifier, store):
     t = triage_for(classifier, store)
     original = "The invoice for October charges me for two licences but we only have one user."

@@ -94,6 +94,28 @@ def cosine(a: dict[int, float], b: dict[int, float]) -> float:
     return sum(v * b.get(h, 0.0) for h, v in a.items())
 
 
+def shared_words(text: str, stored: dict[int, float], top: int = 5) -> list[tuple[str, int, int, float]]:
+    """Words of ``text`` (with their character offsets) that a stored message shares, by ``stored``'s word-stem
+    features (CJK words: most of their character bigrams), strongest first: what an agent sees as the reason a
+    message was matched with an earlier one."""
+    found: dict[str, tuple[str, int, int, float]] = {}
+    for m in _WORD.finditer(text):
+        word = m.group().lower()
+        if word.isdigit() or len(word) < 2 or (len(word) < 4 and not _CJK.search(word)):
+            continue
+        if _CJK.search(word):
+            grams = [zlib.crc32(f" {word} "[i : i + 2].encode()) for i in range(len(word) + 1)]
+            hits = [stored[h] for h in grams if h in stored]
+            weight = sum(hits) / len(grams) if len(hits) * 2 >= len(grams) else 0.0
+            key = word
+        else:
+            key = word[:5]
+            weight = stored.get(zlib.crc32(("w:" + key).encode()), 0.0)
+        if weight > 0 and key not in found:
+            found[key] = (m.group(), m.start(), m.end(), round(float(weight), 4))
+    return sorted(found.values(), key=lambda s: (-s[3], s[1] - s[2], s[1]))[:top]  # equal weights: longer words first
+
+
 def dumps(sig: dict[int, float]) -> str:
     """Compact storable form: "b1:" + base64 of the uint32 hashes then the float16 weights."""
     hashes = np.fromiter(sig.keys(), dtype="<u4", count=len(sig))

@@ -16,6 +16,7 @@ import numpy as np
 from service.core import similarity
 from service.core.classifier import Classifier, Prediction
 from service.core.ids import new_id
+from service.core.model import Span
 from service.core.pairs import PairScorer
 from service.core.policy import Handling, Policy
 from service.core.redact import redact
@@ -178,7 +179,10 @@ class Triage:
                 scores = dict(pred.scores)
                 scores["duplicate"] = round(duplicate_score(scores["duplicate"], score, threshold), 6)
                 labels = pred.labels if "duplicate" in pred.labels else ["duplicate", *pred.labels]
-                result.prediction = Prediction(labels, scores, pred.uncertain, pred.language, pred.explanation, pred.embedding)
+                explanation = dict(pred.explanation)
+                if not explanation.get("duplicate"):  # the evidence, not the wording, made it a duplicate: show what it shares
+                    explanation["duplicate"] = [Span(*w) for w in similarity.shared_words(text, similarity.loads(match.signature))]
+                result.prediction = Prediction(labels, scores, pred.uncertain, pred.language, explanation, pred.embedding)
             elif "duplicate" in pred.labels:
                 repeats = 1
         pred = result.prediction
