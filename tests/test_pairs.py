@@ -96,7 +96,7 @@ def test_pairs_training_and_serving_judge_every_pair_alike(which, trained, train
         serving_side = np.array([served(clf, r["a"], r["b"]).probability for r in rows])
     finally:
         model.pair_scorer = saved
-    np.testing.assert_allclose(serving_side, trained_side, atol=1e-4)
+    np.testing.assert_allclose(serving_side, trained_side, atol=1e-6)
 
 
 def test_pairs_model_without_scorer_keeps_the_older_rule(trained):

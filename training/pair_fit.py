@@ -55,8 +55,11 @@ def pair_matrix(model: TriageModel, langid: LanguageIdentifier, rows: list[dict]
     n = len(rows)
     dim = embs.shape[1] if embs is not None else 0
     feats = []
+    if dim:  # the earlier message's embedding as the store keeps it (float16), exactly what serving compares with
+        embs[:n] = embs[:n].astype(np.float16).astype(np.float64)
     for i, r in enumerate(rows):
-        sig_a, sig_b = similarity.signature(r["a"]), similarity.signature(r["b"])
+        sig_a = similarity.loads(similarity.dumps(similarity.signature(r["a"])))  # likewise its stored signature
+        sig_b = similarity.signature(r["b"])
         quoted = similarity.signature(similarity.quoted_part(r["b"])) if ">" in r["b"] or "\n" in r["b"] else {}
         feats.append(pairs.pair_features(model.labels, dim, similarity.cosine(sig_a, sig_b), similarity.cosine(quoted, sig_a) if quoted else 0.0,
                                          proba[n + i], proba[i][None, :], embs[n + i] if dim else None, embs[i][None, :] if dim else None))
