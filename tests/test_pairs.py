@@ -15,7 +15,7 @@ from service.core.labels import LABELS
 from service.core.triage import Triage
 from service.errors import DatasetError
 from service.store.repo import StoredMessage
-from training.pair_fit import fit_pair_scorer, load_pairs, pair_matrix
+from training.pair_fit import fit, fit_pair_scorer, load_pairs, pair_matrix
 
 
 def pair_slice(per_file: int = 6) -> list[dict]:
@@ -54,7 +54,7 @@ def test_pairs_fit_learns_a_separable_rule_and_reports_out_of_fold():
     y = np.repeat([0, 1], 60)
     X = rng.normal(size=(120, len(pairs.BASE_FEATURES)))
     X[:, 3] += 3 * y  # the duplicate cue decides
-    scorer, report = pairs.fit(X, y, LABELS, 0)
+    scorer, report = fit(X, y, LABELS, 0)
     p = scorer.probability(X)
     assert p[y == 1].mean() > 0.8 and p[y == 0].mean() < 0.2
     assert report["oof_roc_auc"] > 0.9 and 0.05 <= report["threshold"] <= 0.95 and report["C"] in (0.3, 1.0, 3.0, 10.0, 30.0)

@@ -46,3 +46,17 @@ def evaluate_predictions(rows: Sequence[Row], preds: Sequence[Prediction], thres
     summary["per_language"] = {lang: {"rows": t["rows"], "macro_f1": t["macro_f1"], "micro_f1": t["micro_f1"],
                                       **{lab: v["f1"] for lab, v in t["per_label"].items()}} for lang, t in by_lang.items()}
     return {"summary": summary, "y_true": y_true, "y_pred": y_pred, "scores": scores, "thresholds": np.asarray(thresholds)}
+
+
+def best_threshold(y: np.ndarray, proba: np.ndarray, beta: float = 1.0, lo: float = 0.1, hi: float = 0.9) -> float:
+    """The threshold in [lo, hi] (steps of 0.01) maximising F-beta on out-of-fold scores (beta < 1 favours precision)."""
+    best, best_f = 0.5, -1.0
+    b2 = beta * beta
+    for t in np.round(np.arange(lo, hi + 0.01, 0.01), 2):
+        pred = proba >= t
+        tp = float(np.sum(pred & (y == 1)))
+        denom = b2 * y.sum() + pred.sum()
+        f = (1 + b2) * tp / denom if denom else 0.0
+        if f > best_f + 1e-9:
+            best, best_f = float(t), f
+    return best

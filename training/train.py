@@ -34,7 +34,7 @@ from service.core.model import TriageModel
 from service.core.normalize import NormalizeOptions
 from service.errors import ConfigError, DatasetError
 from training.data import Row, load_dataset, sha256_files, sha256_rows, split_rows
-from training.metrics import evaluate_predictions
+from training.metrics import best_threshold, evaluate_predictions
 from training.pair_fit import fit_pair_scorer
 
 
@@ -112,20 +112,6 @@ def fit_label(X, y: np.ndarray, sample_weight: np.ndarray, cfg: TrainConfig, bet
 
 def _lr(cfg: TrainConfig) -> LogisticRegression:
     return LogisticRegression(C=cfg.C, solver="liblinear", class_weight=cfg.class_weight, random_state=cfg.seed, max_iter=1000)
-
-
-def best_threshold(y: np.ndarray, proba: np.ndarray, beta: float = 1.0) -> float:
-    """The threshold maximising F-beta on out-of-fold scores (beta < 1 favours precision)."""
-    best, best_f = 0.5, -1.0
-    b2 = beta * beta
-    for t in np.round(np.arange(0.1, 0.91, 0.01), 2):
-        pred = proba >= t
-        tp = float(np.sum(pred & (y == 1)))
-        denom = b2 * y.sum() + pred.sum()
-        f = (1 + b2) * tp / denom if denom else 0.0
-        if f > best_f + 1e-9:
-            best, best_f = float(t), f
-    return best
 
 
 def fit_model(rows: list[Row], weights: np.ndarray, cfg: TrainConfig, langid: LanguageIdentifier, progress: bool = True) -> TriageModel:

@@ -11,7 +11,7 @@ the two apart (ROC-AUC 0.68 and 0.76 on our resend benchmark). A small logistic 
 - the classifier's view: the new message's duplicate cue ("second time I write"), how far the two
   messages' other label scores lie apart (a billing question after an outage report is a new request).
 
-``triage train`` fits it on datasets/resend_train (pairs we wrote; never the benchmark's) and it travels in
+``triage train`` fits it (training/pair_fit.py) on datasets/resend_train (pairs we wrote; never the benchmark's) and it travels in
 the model artifact, since its inputs are that model's scores and embeddings. Models without one fall
 back to the older rule in ``service.core.similarity.combined``.
 """
@@ -67,44 +67,3 @@ def pair_features(labels: tuple[str, ...], embedding_dim: int, lexical, quoted, 
     else:
         shift = np.zeros((n, embedding_dim))
     return np.hstack([np.column_stack(cols), shift, np.abs(shift)])
-
-
-def best_threshold(y: np.ndarray, proba: np.ndarray, beta: float = 0.5) -> float:
-    """The F-beta-best threshold (beta 0.5: a false merge hides a customer's new request, so precision counts double)."""
-    best, best_f = 0.5, -1.0
-    for t in np.round(np.arange(0.05, 0.96, 0.01), 2):
-        pred = proba >= t
-        tp = float(np.sum(pred & (y == 1)))
-        denom = beta * beta * y.sum() + pred.sum()
-        f = (1 + beta * beta) * tp / denom if denom else 0.0
-        if f > best_f + 1e-9:
-            best, best_f = float(t), f
-    return best
-
-
-def fit(X: np.ndarray, y: np.ndarray, labels: tuple[str, ...], embedding_dim: int, seed: int = 0, folds: int = 5,
-        grid: tuple[float, ...] = (0.3, 1.0, 3.0, 10.0, 30.0)) -> tuple[PairScorer, dict]:
-    """Choose C by out-of-fold ROC-AUC, the threshold on the out-of-fold probabilities, then fit on all pairs.
-    Returns the scorer and its out-of-fold figures."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold
-
-    y = np.asarray(y, dtype=int)
-    splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y))
-    best = None
-    for C in grid:
-        oof = np.zeros(len(y))
-        for tr, te in splits:
-            oof[te] = LogisticRegression(C=C, max_iter=5000).fit(X[tr], y[tr]).predict_proba(X[te])[:, 1]
-        auc = float(roc_auc_score(y, oof))
-        if best is None or auc > best[0] + 1e-9:
-            best = (auc, C, oof)
-    auc, C, oof = best
-    threshold = best_threshold(y, oof)
-    final = LogisticRegression(C=C, max_iter=5000).fit(X, y)
-    pred = oof >= threshold
-    report = {"pairs": int(len(y)), "C": C, "threshold": threshold, "oof_roc_auc": round(auc, 4),
-              "oof_precision": round(float(y[pred].mean()) if pred.any() else 0.0, 4), "oof_recall": round(float(pred[y == 1].mean()), 4)}
-    scorer = PairScorer(tuple(labels), final.coef_[0].astype(np.float64), float(final.intercept_[0]), threshold, embedding_dim, C)
-    return scorer, report

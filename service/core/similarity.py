@@ -63,6 +63,11 @@ def quoted_part(text: str) -> str:
     return rest.split("\n", 1)[1] if "\n" in rest else ""
 
 
+def quoted_signature(text: str) -> dict[int, float]:
+    """The signature of the earlier message quoted inside ``text`` (empty when nothing is quoted)."""
+    return signature(quoted_part(text)) if ">" in text or "\n" in text else {}
+
+
 def features(text: str) -> Counter[int]:
     feats: Counter[int] = Counter()
     for word in _WORD.findall(text):

@@ -155,7 +155,7 @@ class Triage:
         """The stored open message (of ``candidates``) that ``text`` most likely repeats, with its similarity and
         probability: the duplicate check itself, without the store (the duplicate benchmark calls it too).
         ``use_scorer=False`` ranks by similarity alone, as models without a pair scorer do."""
-        quoted = similarity.signature(similarity.quoted_part(text)) if ">" in text or "\n" in text else {}
+        quoted = similarity.quoted_signature(text)
         scorer = self.classifier.model.pair_scorer if use_scorer else None
         scores = np.array([pred.scores[lab] for lab in scorer.labels]) if scorer else None
         rule_threshold = self.settings.threshold if self.settings.threshold is not None else 0.5  # the older rule's scale
