@@ -49,30 +49,6 @@ def test_pairs_features_treat_a_stored_message_without_embedding_as_no_semantic_
     assert X[0, 4] == pytest.approx(0.5 + 0.7) and X[1, 4] == pytest.approx(0.0)  # all non-duplicate labels
 
 
-def test_pairs_features_size_shift_is_the_log_ratio_of_signature_sizes():
-    scores = np.array([0.1, 0.1, 0.0, 0.2, 0.8])
-    X = pairs.pair_features(LABELS, 0, [0.3, 0.3], [0.0, 0.0], scores, np.vstack([scores, scores]), new_size=399, old_sizes=[99, 399])
-    shift, gap = pairs.BASE_FEATURES.index("size_shift"), pairs.BASE_FEATURES.index("size_gap")
-    assert X[0, shift] == pytest.approx(np.log(400 / 100)) and X[0, gap] == pytest.approx(np.log(4.0))
-    assert X[1, shift] == 0.0 and X[1, gap] == 0.0
-    shorter = pairs.pair_features(LABELS, 0, [0.3], [0.0], scores, scores[None, :], new_size=99, old_sizes=[399])
-    assert shorter[0, shift] == pytest.approx(-np.log(4.0)) and shorter[0, gap] == pytest.approx(np.log(4.0))
-
-
-def test_pairs_scorer_pickled_before_the_size_features_keeps_its_own_feature_set():
-    rng = np.random.default_rng(1)
-    old = pairs.PairScorer(LABELS, rng.normal(size=len(pairs.FEATURES_V1) + 4), 0.1, 0.5, embedding_dim=2)
-    state = dict(old.__dict__)
-    state.pop("base")  # as an artifact written before the field existed
-    revived = pairs.PairScorer.__new__(pairs.PairScorer)
-    revived.__setstate__(state)
-    assert revived.base == pairs.FEATURES_V1
-    scores = np.array([0.9, 0.1, 0.0, 0.2, 0.8])
-    X = revived.features([0.4], [0.0], scores, scores[None, :], np.array([1.0, 0.0]), np.array([[0.0, 1.0]]), 50, [10])
-    assert X.shape == (1, len(pairs.FEATURES_V1) + 4)
-    assert 0.0 < revived.probability(X)[0] < 1.0
-
-
 def test_pairs_fit_learns_a_separable_rule_and_reports_out_of_fold():
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1], 60)

@@ -66,8 +66,7 @@ def pair_matrix(model: TriageModel, langid: LanguageIdentifier, rows: list[dict]
         sig_b = similarity.signature(r["b"])
         quoted = similarity.quoted_signature(r["b"])
         feats.append(pairs.pair_features(model.labels, dim, similarity.cosine(sig_a, sig_b), similarity.cosine(quoted, sig_a) if quoted else 0.0,
-                                         proba[n + i], proba[i][None, :], embs[n + i] if dim else None, embs[i][None, :] if dim else None,
-                                         len(sig_b), [len(sig_a)]))
+                                         proba[n + i], proba[i][None, :], embs[n + i] if dim else None, embs[i][None, :] if dim else None))
     return np.vstack(feats), np.array([r["is_duplicate"] for r in rows], dtype=int)
 
 
@@ -90,10 +89,9 @@ def fit(X: np.ndarray, y: np.ndarray, labels: tuple[str, ...], embedding_dim: in
     threshold = best_threshold(y, oof, beta=0.5, lo=0.05, hi=0.95)
     final = LogisticRegression(C=C, max_iter=5000).fit(X, y)
     pred = oof >= threshold
-    report = {"pairs": int(len(y)), "features": list(pairs.BASE_FEATURES), "C": C, "threshold": threshold, "oof_roc_auc": round(auc, 4),
+    report = {"pairs": int(len(y)), "C": C, "threshold": threshold, "oof_roc_auc": round(auc, 4),
               "oof_precision": round(float(y[pred].mean()) if pred.any() else 0.0, 4), "oof_recall": round(float(pred[y == 1].mean()), 4)}
-    scorer = pairs.PairScorer(tuple(labels), final.coef_[0].astype(np.float64), float(final.intercept_[0]), threshold, embedding_dim, C,
-                              pairs.BASE_FEATURES)
+    scorer = pairs.PairScorer(tuple(labels), final.coef_[0].astype(np.float64), float(final.intercept_[0]), threshold, embedding_dim, C)
     return scorer, report
 
 

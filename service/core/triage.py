@@ -107,8 +107,7 @@ def best_match(sig: dict[int, float], quoted: dict[int, float], candidates, emb=
     if scorer is not None and scores is not None:
         old_scores = np.array([[c.scores.get(lab, 0.0) for lab in scorer.labels] for c in candidates])
         use_emb = scorer.embedding_dim and emb is not None and len(emb) == scorer.embedding_dim
-        probs = scorer.probability(scorer.features(lexical, quoted_sim, scores, old_scores, emb if use_emb else None,
-                                                   old_embs if use_emb else None, len(sig), [len(s) for s in stored]))
+        probs = scorer.probability(scorer.features(lexical, quoted_sim, scores, old_scores, emb if use_emb else None, old_embs if use_emb else None))
     found = [Match(c, sims[i], None if probs is None else float(probs[i]), rule(lexical[i], i) >= NEAR_COPY) for i, c in enumerate(candidates)]
     best = max(found, key=lambda m: m.score)
     return best if best.score > 0 else None
