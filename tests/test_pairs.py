@@ -136,3 +136,34 @@ def test_pairs_a_near_copy_is_a_duplicate_whatever_the_scorer_says(trained):
 def test_similarity_content_keeps_japanese_sentences_that_have_no_spaces(mail):
     body = mail.split("\n")[1]
     assert body.lower() in similarity.content(mail) and "鈴木" not in similarity.content(mail)
+
+
+def _shipped_versions() -> list[str]:
+    from conftest import ROOT
+
+    from service.core.artifacts import list_versions
+
+    return list_versions(ROOT / "models") if (ROOT / "models").is_dir() else []
+
+
+OPEN_REPORT = ("Hello, since Monday evening our office internet drops every 20-30 minutes. The modem shows a red DSL light and we "
+               "have to restart it every time. We already replaced the cable. Customer number 55120-88. Please send a "
+               "technician, we cannot work like this.\n\nRegards,\nMarta Kowalski")
+
+
+@pytest.mark.parametrize("version", _shipped_versions())
+def test_pairs_shipped_model_keeps_short_new_requests_apart_from_a_long_open_one(version):
+    """A short note after a long report ("thanks", a password question, an upgrade) is not the report again, while the
+    report reworded is. Guards against features that read any change of length as a repeat (session 8 tried one: it
+    lifted the benchmark and matched nearly every short follow-up)."""
+    from conftest import ROOT
+
+    clf = Classifier.load(ROOT / "models", version)
+    threshold = Triage(clf, policy=None).threshold
+    for short in ("ok thanks", "how do I change my password?", "Can I upgrade to the 500 Mbit plan?", "danke, läuft wieder",
+                  "Rechnung für Mai bitte"):
+        found = served(clf, OPEN_REPORT, short)
+        assert found is None or found.score < threshold, (short, found.score)
+    again = served(clf, OPEN_REPORT, "Writing again since nobody has come: our office internet still drops every 20-30 minutes, "
+                                     "red DSL light on the modem, restarting only helps for a while. Customer 55120-88.")
+    assert again is not None and again.score >= threshold
