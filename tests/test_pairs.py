@@ -167,3 +167,23 @@ def test_pairs_shipped_model_keeps_short_new_requests_apart_from_a_long_open_one
     again = served(clf, OPEN_REPORT, "Writing again since nobody has come: our office internet still drops every 20-30 minutes, "
                                      "red DSL light on the modem, restarting only helps for a while. Customer 55120-88.")
     assert again is not None and again.score >= threshold
+
+
+def test_pairs_benchmark_short_followups_are_short_other_requests_in_the_first_messages_language():
+    from training.data import load_dataset, split_rows
+    from training.dup_bench import short_followups
+
+    firsts = [{"a": "Mein Router blinkt rot seit gestern, Internet geht nicht.", "lang": "de"},
+              {"a": "昨日からルーターのランプが赤く点滅していて、インターネットに繋がりません。", "lang": "ja"},
+              {"a": "Le site affiche une erreur 502 depuis ce matin.", "lang": "fr"},
+              {"a": "Mein Router blinkt rot seit gestern, Internet geht nicht.", "lang": "de"}]  # the same first message twice
+    pairs_out = short_followups(firsts, DATASETS, per_message=3)
+    _, test = split_rows(load_dataset(DATASETS), DATASETS)
+    by_text = {r.text: r for r in test}
+    assert len(pairs_out) == 9 and not any(p["is_duplicate"] for p in pairs_out)
+    for p in pairs_out:
+        row = by_text[p["b"]]  # drawn from our test split only, never from training rows
+        assert "duplicate" not in row.labels
+        assert row.lang == {"M": "de", "L": "fr", "昨": "ja"}[p["a"][0]]
+        assert (len(row.text) <= 24) if similarity._CJK.search(row.text) else (len(row.text.split()) <= 6)
+    assert short_followups(firsts, DATASETS, per_message=3) == pairs_out  # deterministic
