@@ -185,5 +185,5 @@ def test_pairs_benchmark_short_followups_are_short_other_requests_in_the_first_m
         row = by_text[p["b"]]  # drawn from our test split only, never from training rows
         assert "duplicate" not in row.labels
         assert row.lang == {"M": "de", "L": "fr", "昨": "ja"}[p["a"][0]]
-        assert (len(row.text) <= 24) if similarity._CJK.search(row.text) else (len(row.text.split()) <= 6)
+        assert (len(row.text) <= 24) if similarity.has_cjk(row.text) else (len(row.text.split()) <= 6)
     assert short_followups(firsts, DATASETS, per_message=3) == pairs_out  # deterministic

@@ -66,7 +66,7 @@ def short_followups(pairs: list[dict], data: Path, per_message: int = 2, max_wor
     _, test = split_rows(load_dataset(data), data)
     shorts: dict[str, list[str]] = {}
     for r in test:  # Japanese has no spaces between words: there a short message is one of a few characters
-        short = len(r.text) <= 4 * max_words if similarity._CJK.search(r.text) else len(r.text.split()) <= max_words
+        short = len(r.text) <= 4 * max_words if similarity.has_cjk(r.text) else len(r.text.split()) <= max_words
         if "duplicate" not in r.labels and short:
             shorts.setdefault(r.lang, []).append(r.text)
     rng = random.Random(seed)

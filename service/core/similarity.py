@@ -68,12 +68,17 @@ def quoted_signature(text: str) -> dict[int, float]:
     return signature(quoted_part(text)) if ">" in text or "\n" in text else {}
 
 
+def has_cjk(text: str) -> bool:
+    """Whether ``text`` holds Japanese or Chinese script (written without spaces between words)."""
+    return _CJK.search(text) is not None
+
+
 def features(text: str) -> Counter[int]:
     feats: Counter[int] = Counter()
     for word in _WORD.findall(text):
         if word.isdigit():
             continue
-        cjk = _CJK.search(word) is not None
+        cjk = has_cjk(word)
         if not cjk:
             feats[zlib.crc32(("w:" + word[:5]).encode())] += 2
         w = f" {word} " if cjk else f" {word[:30]} "
@@ -106,9 +111,10 @@ def shared_words(text: str, stored: dict[int, float], top: int = 5) -> list[tupl
     found: dict[str, tuple[str, int, int, float]] = {}
     for m in _WORD.finditer(text):
         word = m.group().lower()
-        if word.isdigit() or len(word) < 2 or (len(word) < 4 and not _CJK.search(word)):
+        cjk = has_cjk(word)
+        if word.isdigit() or len(word) < 2 or (len(word) < 4 and not cjk):
             continue
-        if _CJK.search(word):
+        if cjk:
             grams = [zlib.crc32(f" {word} "[i : i + 2].encode()) for i in range(len(word) + 1)]
             hits = [stored[h] for h in grams if h in stored]
             weight = sum(hits) / len(grams) if len(hits) * 2 >= len(grams) else 0.0
