@@ -132,3 +132,20 @@ def test_cli_pairs_fit_adds_a_scorer_and_keeps_the_classifier(models_dir, tmp_pa
     assert (models / "CURRENT").read_text().strip() != "with-pairs"  # not promoted unless asked
     missing = runner.invoke(app, ["pairs", "fit", "--models", str(models), "--pairs", str(tmp_path / "nope"), "--version", "x"])
     assert missing.exit_code != 0 and "does not exist" in missing.output and "Traceback" not in missing.output
+
+
+def test_cli_train_fast_is_the_shipped_fast_settings(small_dataset, tmp_path):
+    """`triage train --fast` gives what `ensure-model` gives: no embedding and features over the opening, so a retrained
+    fast model cannot lose the window that bounds its tail latency by a forgotten `--max-chars`."""
+    from service.core.artifacts import load_artifact, resolve_model_dir
+
+    models = tmp_path / "models"
+    res = runner.invoke(app, ["train", "--fast", "--data", str(small_dataset), "--out", str(models), "--version", "f", "--no-pair-scorer"])
+    assert res.exit_code == 0, res.output
+    model, meta = load_artifact(resolve_model_dir(models, "f"), models)
+    assert model.embedding is None and model.max_chars == 400 and model.raw_window == 800
+    assert meta.preprocessing["embeddings"] is False and meta.training_config["max_chars"] == 400
+    wider = runner.invoke(app, ["train", "--fast", "--max-chars", "600", "--data", str(small_dataset), "--out", str(models),
+                                "--version", "g", "--no-pair-scorer"])
+    assert wider.exit_code == 0, wider.output
+    assert load_artifact(resolve_model_dir(models, "g"), models)[0].max_chars == 600

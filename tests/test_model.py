@@ -241,3 +241,19 @@ def test_model_per_label_settings_are_checked(small_dataset, field, value):
     rows = load_dataset(small_dataset)[:20]
     with pytest.raises(ConfigError, match=field):
         fit_model(rows, np.ones(len(rows)), replace(TrainConfig(embeddings=False), **{field: value}), LanguageIdentifier(), progress=False)
+
+
+def test_model_shipped_models_without_embedding_read_a_bounded_opening():
+    """Every shipped model without the embedding is the fast one: its features read a bounded opening of the message (the
+    whole of a long mail cost the fast model its p99 target when a retrain forgot `--max-chars`)."""
+    from conftest import ROOT
+
+    from service.core.artifacts import list_versions, read_metadata
+
+    shipped = ROOT / "models"
+    fast = [v for v in list_versions(shipped) if not read_metadata(shipped / v).preprocessing.get("embeddings")]
+    if not fast:
+        pytest.skip("no shipped model without the embedding under models/")
+    for v in fast:
+        pre = read_metadata(shipped / v).preprocessing
+        assert pre.get("max_chars") and pre.get("raw_window"), f"{v}: trained without --fast / --max-chars"

@@ -84,6 +84,8 @@ def train_cmd(
                                         help="Add the multilingual sentence embedding (better on real text, ~20 ms per message)."),
     max_chars: int | None = typer.Option(None, min=50, help="Features read at most this many characters of each normalised message "
                                          "(default: the training default)."),
+    fast: bool = typer.Option(False, "--fast", help="The shipped fast model's settings: no embedding, features over the opening "
+                              "(--no-embeddings --max-chars 400 unless --max-chars is given)."),
     neighbours_k: int = typer.Option(20, "--neighbours", min=0,
                                      help="With the embedding: how many nearest training messages vote on each label (0: off)."),
     pairs: Path | None = typer.Option(None, help="Resend pairs for the duplicate check's pair scorer (default: <data>/resend_train when present)."),
@@ -93,7 +95,9 @@ def train_cmd(
     from training.train import Source, TrainConfig, train
 
     sources = [Source(p, "dataset") for p in data] + [Source(p, "import") for p in imported] + [Source(p, "feedback") for p in feedback]
-    cfg = TrainConfig(feedback_weight=feedback_weight, embeddings=use_embeddings, neighbours_k=neighbours_k)
+    cfg = TrainConfig(feedback_weight=feedback_weight, embeddings=use_embeddings and not fast, neighbours_k=neighbours_k)
+    if fast:
+        cfg.max_chars = TrainConfig.fast().max_chars
     if max_chars is not None:
         cfg.max_chars = max_chars
     result = train(sources, out, cfg, version=version, promote=promote, pairs=(pairs or True) if use_pairs else False)
