@@ -58,7 +58,70 @@ def test_pairs_fit_learns_a_separable_rule_and_reports_out_of_fold():
     p = scorer.probability(X)
     assert p[y == 1].mean() > 0.8 and p[y == 0].mean() < 0.2
     assert report["oof_roc_auc"] > 0.9 and 0.05 <= report["threshold"] <= 0.95 and report["C"] in (0.3, 1.0, 3.0, 10.0, 30.0)
+    assert report["kind"] == scorer.kind == "logistic" and report["oof_roc_auc_by_kind"]["logistic C=1.0"] > 0.9
     assert int(np.argmax(np.abs(scorer.coef))) == 3
+
+
+def test_pairs_fit_chooses_boosted_trees_when_the_rule_is_an_interaction():
+    """A high embedding cosine means the same request only when the label scores agree: no single weight can say it."""
+    rng = np.random.default_rng(1)
+    n, dim = 400, 6
+    X = rng.uniform(size=(n, len(pairs.BASE_FEATURES) + 2 * dim))
+    y = ((X[:, 2] > 0.5) & (X[:, 4] < 0.5)).astype(int)
+    scorer, report = fit(X, y, LABELS, dim)
+    assert report["kind"] == scorer.kind == "boosted" and scorer.forest is not None and scorer.projection.shape == (dim, dim)
+    assert report["oof_roc_auc_by_kind"]["boosted"] > max(v for k, v in report["oof_roc_auc_by_kind"].items() if k != "boosted")
+    p = scorer.probability(X)
+    assert p[y == 1].mean() > 0.8 and p[y == 0].mean() < 0.2
+    np.testing.assert_array_equal(scorer.probability(X[:1]), p[:1])  # one row alone as in a batch
+
+
+def test_pairs_forest_walks_the_trees_as_scikit_learn_does():
+    """The flat trees (compiled walk and numpy fallback) give scikit-learn's own probabilities, NaN included."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from training.pair_fit import forest_of
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(300, 5))
+    X[rng.uniform(size=X.shape) < 0.05] = np.nan
+    y = ((np.nan_to_num(X[:, 0]) * np.nan_to_num(X[:, 1]) > 0) | np.isnan(X[:, 2])).astype(int)
+    booster = HistGradientBoostingClassifier(max_iter=50, early_stopping=False, random_state=0).fit(X, y)
+    forest = forest_of(booster)
+    expected = booster.predict_proba(X)[:, 1]
+    np.testing.assert_allclose(forest.probability(X), expected, rtol=0, atol=1e-12)
+    args = (X, forest.feature, forest.threshold, forest.missing_left, forest.left, forest.right, forest.value, forest.is_leaf, forest.roots)
+    np.testing.assert_allclose(1 / (1 + np.exp(-(forest.base + pairs._tree_sums(*args)))), expected, rtol=0, atol=1e-12)
+
+
+def test_pairs_scorer_pickled_before_the_boosted_kind_still_loads():
+    import pickle
+
+    scorer = pairs.PairScorer(LABELS, np.arange(len(pairs.BASE_FEATURES), dtype=float), -1.0, 0.5)
+    state = {k: v for k, v in scorer.__dict__.items() if k not in ("forest", "center", "projection")}
+    old = pairs.PairScorer.__new__(pairs.PairScorer)
+    old.__setstate__(state)  # what unpickling an artifact from before session 9 does
+    X = np.ones((2, len(pairs.BASE_FEATURES)))
+    assert old.kind == "logistic" and np.allclose(old.probability(X), scorer.probability(X))
+    again = pickle.loads(pickle.dumps(scorer))
+    assert again.kind == "logistic" and np.array_equal(again.probability(X), scorer.probability(X))
+
+
+def test_pairs_short_negatives_pair_each_first_message_with_a_short_other_request():
+    from service.core.langid import LanguageIdentifier
+    from training.data import Row
+    from training.pair_fit import short_messages, short_negatives
+
+    rows = [Row("1", "ok thanks", ["billing"], "en"), Row("2", "again: the invoice is wrong", ["duplicate", "billing"], "en"),
+            Row("3", "How do I export all my invoices to a spreadsheet for the accountant?", [], "en"),
+            Row("4", "danke, läuft wieder", [], "de"), Row("5", "パスワードを忘れました", [], "ja")]
+    shorts = short_messages(rows)
+    assert shorts == {"en": ["ok thanks"], "de": ["danke, läuft wieder"], "ja": ["パスワードを忘れました"]}
+    written = [{"a": "My router blinks red since yesterday and nothing loads.", "b": "x", "is_duplicate": True},
+               {"a": "My router blinks red since yesterday and nothing loads.", "b": "y", "is_duplicate": False},
+               {"a": "Mein Router blinkt seit gestern rot und nichts lädt.", "b": "z", "is_duplicate": True}]
+    out = short_negatives(written, shorts, LanguageIdentifier())
+    assert [(p["a"][:2], p["b"], p["is_duplicate"]) for p in out] == [("My", "ok thanks", False), ("Me", "danke, läuft wieder", False)]
 
 
 def test_pairs_load_rejects_a_pair_without_both_texts(tmp_path):
@@ -74,7 +137,9 @@ def test_pairs_load_rejects_a_pair_without_both_texts(tmp_path):
 def test_pairs_shipped_training_fits_a_scorer_and_records_it(trained):
     model, meta = trained.model, trained.metadata
     assert model.pair_scorer is not None and model.pair_scorer.embedding_dim == 0
-    assert meta["metrics"]["pairs"]["pairs"] == len(load_pairs(DATASETS / "resend_train"))
+    report = meta["metrics"]["pairs"]
+    assert report["written_pairs"] == len(load_pairs(DATASETS / "resend_train")) and report["short_negatives"] > 0
+    assert report["pairs"] == report["written_pairs"] + report["short_negatives"]
     assert any(s["kind"] == "pairs" for s in meta["sources"])
 
 
@@ -118,7 +183,8 @@ def test_pairs_a_near_copy_is_a_duplicate_whatever_the_scorer_says(trained):
     """LABELS.md: the same message sent again while the first is open is a duplicate, even without any cue."""
     model = trained.model
     saved = model.pair_scorer
-    model.pair_scorer = pairs.PairScorer(saved.labels, np.zeros_like(saved.coef), -10.0, 0.5, saved.embedding_dim)  # says "never"
+    width = len(pairs.BASE_FEATURES) + 2 * saved.embedding_dim
+    model.pair_scorer = pairs.PairScorer(saved.labels, np.zeros(width), -10.0, 0.5, saved.embedding_dim)  # says "never"
     try:
         clf = Classifier(model)
         text = "The export button in the reports tab does nothing since Tuesday, no file is downloaded."

@@ -58,17 +58,15 @@ def short_followups(pairs: list[dict], data: Path, per_message: int = 2, max_wor
     """Pairs of each resend pair's first message with short messages of another request in its language ("ok thanks", a
     password question): our test-split messages of at most ``max_words`` words (``4 * max_words`` characters in Japanese)
     that carry no duplicate label. Neither our resend pairs nor the forum pairs have such pairs, yet they are a
-    customer's most common next message."""
+    customer's most common next message. The pair scorer trains on such pairs drawn from the training split
+    (``training.pair_fit.short_negatives``); these, from the test split, are held out."""
     import random
 
     from training.data import load_dataset, split_rows
+    from training.pair_fit import short_messages
 
     _, test = split_rows(load_dataset(data), data)
-    shorts: dict[str, list[str]] = {}
-    for r in test:  # Japanese has no spaces between words: there a short message is one of a few characters
-        short = len(r.text) <= 4 * max_words if similarity.has_cjk(r.text) else len(r.text.split()) <= max_words
-        if "duplicate" not in r.labels and short:
-            shorts.setdefault(r.lang, []).append(r.text)
+    shorts = short_messages(test, max_words)
     rng = random.Random(seed)
     firsts = list(dict.fromkeys((p["a"], p.get("lang", "")) for p in pairs))
     return [{"a": a, "b": b, "is_duplicate": False} for a, lang in firsts if shorts.get(lang)

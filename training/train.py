@@ -224,10 +224,10 @@ def train(sources: list[Source], out: Path | None, cfg: TrainConfig | None = Non
     if pair_path is not None:
         if not pair_path.exists():
             raise DatasetError(f"{pair_path} does not exist")
-        model.pair_scorer, pair_report = fit_pair_scorer(model, langid, pair_path, cfg.seed, progress)
+        model.pair_scorer, pair_report = fit_pair_scorer(model, langid, pair_path, cfg.seed, progress, train_rows)
         if pair_report:
-            provenance.append({"path": str(pair_path), "kind": "pairs", "weight": 1.0, "rows": pair_report["pairs"],
-                               "train_rows": pair_report["pairs"], "test_rows": 0, "sha256": sha256_files(pair_path)})
+            provenance.append({"path": str(pair_path), "kind": "pairs", "weight": 1.0, "rows": pair_report["written_pairs"],
+                               "train_rows": pair_report["written_pairs"], "test_rows": 0, "sha256": sha256_files(pair_path)})
     seconds = time.perf_counter() - start
     clf = Classifier(model, None, langid)
     metrics = {"train_seconds": round(seconds, 2), "train_rows": len(train_rows), "test_rows": len(test_rows),

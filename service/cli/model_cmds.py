@@ -106,7 +106,7 @@ def train_cmd(
     if test:
         console.print(f"test split: macro-F1 {test['macro_f1']:.3f}, micro-F1 {test['micro_f1']:.3f} on {test['rows']} rows")
     if pr := result.metadata["metrics"].get("pairs"):
-        console.print(f"pair scorer: {pr['pairs']} pairs, out of fold ROC-AUC {pr['oof_roc_auc']:.3f}, precision {pr['oof_precision']:.3f} / "
+        console.print(f"pair scorer ({pr.get('kind', 'logistic')}): {pr['pairs']} pairs, out of fold ROC-AUC {pr['oof_roc_auc']:.3f}, precision {pr['oof_precision']:.3f} / "
                       f"recall {pr['oof_recall']:.3f} at threshold {pr['threshold']:.2f}")
 
 
@@ -118,12 +118,16 @@ def pairs_fit_cmd(
     model: str | None = typer.Option(None, "--model", help="Version whose classifier is kept (default: the current one)."),
     version: str = typer.Option(..., help="Name of the new version."),
     promote: bool = typer.Option(False, help="Point models/CURRENT at the new version."),
+    data: Path | None = typer.Option(None, help="Dataset folder whose training split gives the short negatives (default: the "
+                                     "folder above --pairs when it holds messages/, as `triage train` uses)."),
 ) -> None:
     """Fit the duplicate check's pair scorer for an existing model and save it as a new version (classifier unchanged)."""
     from training.pair_fit import refit_pairs
 
-    out, r = refit_pairs(models, model, pairs, version, promote)
-    console.print(f"[green]saved[/green] {out}: pair scorer on {r['pairs']} pairs, out of fold ROC-AUC {r['oof_roc_auc']:.3f}, "
+    if data is None and (pairs.parent / "messages").is_dir():
+        data = pairs.parent
+    out, r = refit_pairs(models, model, pairs, version, promote, data=data)
+    console.print(f"[green]saved[/green] {out}: {r['kind']} pair scorer on {r['pairs']} pairs, out of fold ROC-AUC {r['oof_roc_auc']:.3f}, "
                   f"precision {r['oof_precision']:.3f} / recall {r['oof_recall']:.3f} at threshold {r['threshold']:.2f}")
 
 

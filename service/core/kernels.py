@@ -140,6 +140,27 @@ def score(idx, val, coef, intercept):  # pragma: no cover - compiled
     return out
 
 
+@njit(cache=True)
+def tree_sums(X, feature, threshold, missing_left, left, right, value, is_leaf, roots):  # pragma: no cover - compiled
+    """Per row of ``X``, the sum of the leaf values its walk through every tree ends in (service.core.pairs.Forest)."""
+    out = np.zeros(X.shape[0])
+    for r in range(X.shape[0]):
+        total = 0.0
+        for t in range(roots.shape[0]):
+            node = roots[t]
+            while not is_leaf[node]:
+                v = X[r, feature[node]]
+                if np.isnan(v):
+                    node = left[node] if missing_left[node] else right[node]
+                elif v <= threshold[node]:
+                    node = left[node]
+                else:
+                    node = right[node]
+            total += value[node]
+        out[r] = total
+    return out
+
+
 def warm() -> None:
     """Compile (or load from the cache) now, so the first message does not wait for it."""
     if not AVAILABLE:
@@ -150,3 +171,5 @@ def warm() -> None:
     ids, counts = unique_counts(np.array([2, 1, 2], dtype=np.int64))
     idx, val = weigh(ids, counts, ids[:0], counts[:0], one[:0], np.ones(3), 1.0, 0.7, 0.5)
     score(idx, val, np.zeros((3, 5)), np.zeros(5))
+    yes = np.ones(1, dtype=np.bool_)
+    tree_sums(np.zeros((1, 1)), one * 0, np.zeros(1), yes, one * 0, one * 0, np.zeros(1), yes, one * 0)
