@@ -144,11 +144,13 @@ def forest_of(booster: HistGradientBoostingClassifier) -> pairs.Forest:
 
 
 def fit(X: np.ndarray, y: np.ndarray, labels: tuple[str, ...], embedding_dim: int, seed: int = 0, folds: int = 5,
-        grid: tuple[float, ...] = (0.3, 1.0, 3.0, 10.0, 30.0)) -> tuple[pairs.PairScorer, dict]:
+        grid: tuple[float, ...] = (0.3, 1.0, 3.0, 10.0, 30.0), written: np.ndarray | None = None) -> tuple[pairs.PairScorer, dict]:
     """Choose the kind (logistic with C from ``grid``, or boosted) by out-of-fold ROC-AUC, the threshold on its
-    out-of-fold probabilities (F0.5: a false merge hides a customer's new request, so precision counts double), then fit
-    on all pairs. Returns the scorer and its out-of-fold figures."""
+    out-of-fold probabilities of the ``written`` rows (F0.5: a false merge hides a customer's new request, so precision
+    counts double; default all rows), then fit on all pairs. The short negatives are easy: counted in the threshold's
+    precision they would pull it down. Returns the scorer and its out-of-fold figures."""
     y = np.asarray(y, dtype=int)
+    written = np.ones(len(y), dtype=bool) if written is None else np.asarray(written, dtype=bool)
     splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y))
     candidates = [(f"logistic C={C}", C, lambda C=C: LogisticRegression(C=C, max_iter=5000)) for C in grid]
     candidates.append(("boosted", 1.0, lambda: _Boosted(embedding_dim, seed)))
@@ -162,12 +164,13 @@ def fit(X: np.ndarray, y: np.ndarray, labels: tuple[str, ...], embedding_dim: in
         if best is None or auc > best[0] + 1e-9:
             best = (auc, name, C, make, oof)
     auc, name, C, make, oof = best
-    threshold = best_threshold(y, oof, beta=0.5, lo=0.05, hi=0.95)
+    yw, ow = y[written], oof[written]
+    threshold = best_threshold(yw, ow, beta=0.5, lo=0.05, hi=0.95)
     final = make().fit(X, y)
-    pred = oof >= threshold
+    pred = ow >= threshold
     report = {"pairs": int(len(y)), "kind": name.split()[0], "C": C, "threshold": threshold, "oof_roc_auc": round(auc, 4),
-              "oof_roc_auc_by_kind": tried, "oof_precision": round(float(y[pred].mean()) if pred.any() else 0.0, 4),
-              "oof_recall": round(float(pred[y == 1].mean()), 4)}
+              "oof_roc_auc_by_kind": tried, "oof_precision": round(float(yw[pred].mean()) if pred.any() else 0.0, 4),
+              "oof_recall": round(float(pred[yw == 1].mean()), 4)}
     if isinstance(final, _Boosted):
         scorer = pairs.PairScorer(tuple(labels), np.zeros(0), 0.0, threshold, embedding_dim, C, forest=forest_of(final.booster),
                                   center=final.center, projection=final.projection)
@@ -188,7 +191,7 @@ def fit_pair_scorer(model: TriageModel, langid: LanguageIdentifier, path: Path, 
     shorts = short_negatives(rows, short_messages(train_rows), langid, seed) if train_rows else []
     X, y = pair_matrix(model, langid, rows + shorts, progress=progress)
     dim = (X.shape[1] - len(pairs.BASE_FEATURES)) // 2
-    scorer, report = fit(X, y, model.labels, dim, seed=seed)
+    scorer, report = fit(X, y, model.labels, dim, seed=seed, written=np.arange(len(y)) < len(rows))
     return scorer, {**report, "written_pairs": len(rows), "short_negatives": len(shorts), "path": str(path)}
 
 
