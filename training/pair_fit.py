@@ -9,8 +9,8 @@ parity test holds equal to serving).
 Beside the written pairs, each first message is also paired with one short message of another request from the
 classifier's training split ("ok thanks", a password question): a customer's most common next message, which the
 written pairs lack and which a scorer fitted without them merged (see dup_bench's short follow-ups, drawn from the test
-split instead). Two kinds of scorer are fitted out of fold, logistic (C from a grid) and boosted trees over the
-projected embedding shift; the one with the better out-of-fold ROC-AUC is kept.
+split instead). Two kinds of scorer are fitted out of fold, logistic (C from a grid) and, for a model with the
+embedding, boosted trees over the projected embedding shift; the one with the better out-of-fold ROC-AUC is kept.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def forest_of(booster: HistGradientBoostingClassifier) -> pairs.Forest:
 
 def fit(X: np.ndarray, y: np.ndarray, labels: tuple[str, ...], embedding_dim: int, seed: int = 0, folds: int = 5,
         grid: tuple[float, ...] = (0.3, 1.0, 3.0, 10.0, 30.0), written: np.ndarray | None = None) -> tuple[pairs.PairScorer, dict]:
-    """Choose the kind (logistic with C from ``grid``, or boosted) by out-of-fold ROC-AUC, the threshold on its
+    """Choose the kind (logistic with C from ``grid``, or boosted when ``embedding_dim``) by out-of-fold ROC-AUC, the threshold on its
     out-of-fold probabilities of the ``written`` rows (F0.5: a false merge hides a customer's new request, so precision
     counts double; default all rows), then fit on all pairs. The short negatives are easy: counted in the threshold's
     precision they would pull it down. Returns the scorer and its out-of-fold figures."""
@@ -153,7 +153,8 @@ def fit(X: np.ndarray, y: np.ndarray, labels: tuple[str, ...], embedding_dim: in
     written = np.ones(len(y), dtype=bool) if written is None else np.asarray(written, dtype=bool)
     splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y))
     candidates = [(f"logistic C={C}", C, lambda C=C: LogisticRegression(C=C, max_iter=5000)) for C in grid]
-    candidates.append(("boosted", 1.0, lambda: _Boosted(embedding_dim, seed)))
+    if embedding_dim:  # the trees are for reading the embedding shift; on the base features alone a logistic did as well
+        candidates.append(("boosted", 1.0, lambda: _Boosted(embedding_dim, seed)))
     best, tried = None, {}
     for name, C, make in candidates:
         oof = np.zeros(len(y))
