@@ -145,10 +145,10 @@ def forest_of(booster: HistGradientBoostingClassifier) -> pairs.Forest:
 
 def fit(X: np.ndarray, y: np.ndarray, labels: tuple[str, ...], embedding_dim: int, seed: int = 0, folds: int = 5,
         grid: tuple[float, ...] = (0.3, 1.0, 3.0, 10.0, 30.0), written: np.ndarray | None = None) -> tuple[pairs.PairScorer, dict]:
-    """Choose the kind (logistic with C from ``grid``, or boosted when ``embedding_dim``) by out-of-fold ROC-AUC, the threshold on its
-    out-of-fold probabilities of the ``written`` rows (F0.5: a false merge hides a customer's new request, so precision
-    counts double; default all rows), then fit on all pairs. The short negatives are easy: counted in the threshold's
-    precision they would pull it down. Returns the scorer and its out-of-fold figures."""
+    """Choose the kind (logistic with C from ``grid``, or boosted when ``embedding_dim``) by out-of-fold ROC-AUC, the
+    threshold on its out-of-fold probabilities of the ``written`` rows (F0.5: a false merge hides a customer's new
+    request, so precision counts double; default all rows), then fit on all pairs. The threshold belongs where the hard
+    cases are: the easy short negatives would only flatter its precision. Returns the scorer and its out-of-fold figures."""
     y = np.asarray(y, dtype=int)
     written = np.ones(len(y), dtype=bool) if written is None else np.asarray(written, dtype=bool)
     splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y))
