@@ -54,19 +54,20 @@ def pair_scores(pairs: list[dict], clf: Classifier, progress: bool = True) -> tu
     return np.array(decision), np.array(sims)
 
 
-def short_followups(pairs: list[dict], data: Path, per_message: int = 2, max_words: int = 6, seed: int = 0) -> list[dict]:
+def short_followups(pairs: list[dict], data: Path, per_message: int = 2, max_words: int | None = None, seed: int = 0) -> list[dict]:
     """Pairs of each resend pair's first message with short messages of another request in its language ("ok thanks", a
-    password question): our test-split messages of at most ``max_words`` words (``4 * max_words`` characters in Japanese)
+    password question): our test-split messages of at most ``max_words`` words (default ``pair_fit.SHORT_WORDS``, the
+    training side's definition; ``4 * max_words`` characters in Japanese)
     that carry no duplicate label. Neither our resend pairs nor the forum pairs have such pairs, yet they are a
     customer's most common next message. The pair scorer trains on such pairs drawn from the training split
     (``training.pair_fit.short_negatives``); these, from the test split, are held out."""
     import random
 
     from training.data import load_dataset, split_rows
-    from training.pair_fit import short_messages
+    from training.pair_fit import SHORT_WORDS, short_messages
 
     _, test = split_rows(load_dataset(data), data)
-    shorts = short_messages(test, max_words)
+    shorts = short_messages(test, max_words or SHORT_WORDS)
     rng = random.Random(seed)
     firsts = list(dict.fromkeys((p["a"], p.get("lang", "")) for p in pairs))
     return [{"a": a, "b": b, "is_duplicate": False} for a, lang in firsts if shorts.get(lang)

@@ -171,5 +171,5 @@ def warm() -> None:
     ids, counts = unique_counts(np.array([2, 1, 2], dtype=np.int64))
     idx, val = weigh(ids, counts, ids[:0], counts[:0], one[:0], np.ones(3), 1.0, 0.7, 0.5)
     score(idx, val, np.zeros((3, 5)), np.zeros(5))
-    yes = np.ones(1, dtype=np.bool_)
-    tree_sums(np.zeros((1, 1)), one * 0, np.zeros(1), yes, one * 0, one * 0, np.zeros(1), yes, one * 0)
+    zero, leaf = np.zeros(1, dtype=np.int64), np.ones(1, dtype=np.bool_)  # one tree that is a single leaf
+    tree_sums(np.zeros((1, 1)), zero, np.zeros(1), leaf, zero, zero, np.zeros(1), leaf, zero)
