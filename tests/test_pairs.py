@@ -30,7 +30,8 @@ def pair_slice(per_file: int = 6) -> list[dict]:
 def served(clf: Classifier, a: str, b: str):
     """What POST /v1/classify finds when ``b`` arrives and ``a`` is the customer's stored open message."""
     pa, pb = clf.predict(a, explain=False), clf.predict(b, explain=False)
-    stored = StoredMessage("m1", None, datetime.now(UTC), similarity.dumps_with_embedding(similarity.signature(a), pa.embedding), 0, pa.scores)
+    sig_a, masks_a = similarity.signature_and_sentences(a)  # as Triage stores a message
+    stored = StoredMessage("m1", None, datetime.now(UTC), similarity.dumps_with_embedding(sig_a, pa.embedding, masks_a), 0, pa.scores)
     return Triage(clf, policy=None).match(b, similarity.signature(b), pb, [stored])
 
 
@@ -97,12 +98,17 @@ def test_pairs_forest_walks_the_trees_as_scikit_learn_does():
 def test_pairs_scorer_pickled_before_the_boosted_kind_still_loads():
     import pickle
 
-    scorer = pairs.PairScorer(LABELS, np.arange(len(pairs.BASE_FEATURES), dtype=float), -1.0, 0.5)
-    state = {k: v for k, v in scorer.__dict__.items() if k not in ("forest", "center", "projection")}
+    scorer = pairs.PairScorer(LABELS, np.arange(len(pairs.LEGACY_FEATURES), dtype=float), -1.0, 0.5, base=pairs.LEGACY_FEATURES)
+    state = {k: v for k, v in scorer.__dict__.items() if k not in ("forest", "center", "projection", "base")}
     old = pairs.PairScorer.__new__(pairs.PairScorer)
     old.__setstate__(state)  # what unpickling an artifact from before session 9 does
-    X = np.ones((2, len(pairs.BASE_FEATURES)))
-    assert old.kind == "logistic" and np.allclose(old.probability(X), scorer.probability(X))
+    X = np.ones((2, len(pairs.LEGACY_FEATURES)))
+    assert old.kind == "logistic" and old.base == pairs.LEGACY_FEATURES
+    assert np.allclose(old.probability(X), scorer.probability(X))
+    # it reads the eight features it was fitted on, whatever the service computes beside them now
+    lexical, quoted = np.array([0.7, 0.1]), np.array([0.0, 0.0])
+    new_scores, old_scores = np.full(len(LABELS), 0.2), np.full((2, len(LABELS)), 0.3)
+    assert old.features(lexical, quoted, new_scores, old_scores, aligned=np.ones((2, 5))).shape == (2, 8)
     again = pickle.loads(pickle.dumps(scorer))
     assert again.kind == "logistic" and np.array_equal(again.probability(X), scorer.probability(X))
 
@@ -202,6 +208,43 @@ def test_pairs_a_near_copy_is_a_duplicate_whatever_the_scorer_says(trained):
 def test_similarity_content_keeps_japanese_sentences_that_have_no_spaces(mail):
     body = mail.split("\n")[1]
     assert body.lower() in similarity.content(mail) and "鈴木" not in similarity.content(mail)
+
+
+@pytest.mark.parametrize("line, kept", [
+    ("Hi, my internet is down since this morning", "my internet is down since this morning"),
+    ("Hola, equipo de soporte:\nla web no carga desde ayer", "la web no carga desde ayer"),
+    ("Madame, Monsieur,\n\nma facture de mai est fausse", "ma facture de mai est fausse"),
+    ("Tere, kas saaksite palun aidata? Sisse ikka ei pääse.", "kas saaksite palun aidata? sisse ikka ei pääse."),
+    ("Привет, команда!\n\nПосле смены пароля заметки не синхронизируются.\n\nСпасибо,\nОлег", "после смены пароля заметки не синхронизируются."),
+    ("お世話になっております。オートローンの完済証明書を発行していただけますか。\n\n加藤 由美", "オートローンの完済証明書を発行していただけますか。"),
+])
+def test_similarity_content_keeps_a_request_written_on_the_greeting_line(line, kept):
+    """A greeting line goes, but not the request written after it: a short chat message used to lose all its content."""
+    assert similarity.content(line) == kept
+
+
+def test_similarity_sentence_masks_travel_with_the_stored_signature():
+    text = "Hello,\n\nThe router drops every evening around eight. I restarted it twice already. Account 4471.\n\nThanks,\nAnna"
+    sig, masks = similarity.signature_and_sentences(text)
+    assert similarity.sentences(text) == ["the router drops every evening around eight.", "i restarted it twice already."]
+    assert {m for m in masks.values()} >= {1, 2}  # features of the first sentence, of the second
+    raw = similarity.dumps_with_embedding(sig, np.ones(4), masks)
+    assert similarity.load_masks(raw) == masks and similarity.loads(raw).keys() == sig.keys()
+    assert np.array_equal(similarity.load_embedding(raw), np.ones(4))
+    legacy = similarity.dumps_with_embedding(sig, None)  # stored before session 10: the whole message as one sentence
+    assert set(similarity.load_masks(legacy).values()) == {0}
+    assert similarity.alignment(masks, similarity.load_masks(legacy))[4] == 1
+
+
+def test_similarity_alignment_tells_a_reworded_resend_from_a_new_request_of_the_same_customer():
+    first = "Our shop example-bakery.co.uk shows error 503 since this morning. Customer number 5512. Please check the server."
+    resend = "Since this morning example-bakery.co.uk only shows a 503 error. Could you check the server? Customer number 5512."
+    other = "Customer number 5512. Please check the server logs for last week. We want to change our invoice address to Lyon."
+    old = similarity.signature_and_sentences(first)[1]
+    again = similarity.alignment(similarity.signature_and_sentences(resend)[1], old)
+    new = similarity.alignment(similarity.signature_and_sentences(other)[1], old)
+    assert again[0] > new[0] + 0.2  # the newest sentence of the new request matches nothing said before
+    assert again[3:] == (3, 3)
 
 
 def _shipped_versions() -> list[str]:

@@ -10,6 +10,9 @@ the two apart (ROC-AUC 0.68 and 0.76 on our resend benchmark). A small logistic 
   asks for now that they did not before;
 - the classifier's view: the new message's duplicate cue ("second time I write"), how far the two
   messages' other label scores lie apart (a billing question after an outage report is a new request).
+- how their sentences pair up (models from session 10 on; ``similarity.alignment``): a resend says each sentence
+  again, reworded, while a new request of the same customer repeats the account number and the greeting but adds
+  a sentence the earlier message lacks, which the whole-message similarities average away.
 
 Two kinds share these inputs. The logistic kind weighs every feature once (``coef``). The boosted kind (models from
 session 9 on) first folds the embedding shift onto its main directions among the training pairs (``center`` and
@@ -31,7 +34,9 @@ import numpy as np
 
 from service.core import kernels
 
-BASE_FEATURES = ("lexical", "quoted", "embedding_cosine", "duplicate_cue", "label_gap", "out_of_scope", "billing_gap", "fault_gap")
+LEGACY_FEATURES = ("lexical", "quoted", "embedding_cosine", "duplicate_cue", "label_gap", "out_of_scope", "billing_gap", "fault_gap")
+ALIGNMENT_FEATURES = ("newest_sentence", "sentence_cover", "dropped_sentence", "new_sentences", "old_sentences")
+BASE_FEATURES = LEGACY_FEATURES + ALIGNMENT_FEATURES  # what scorers fitted from session 10 on read
 
 
 @dataclass
@@ -87,31 +92,32 @@ class PairScorer:
     forest: Forest | None = None  # the boosted kind's trees (coef and intercept then unused)
     center: np.ndarray | None = None  # boosted kind with an embedding: mean shift of the training pairs (embedding_dim,)
     projection: np.ndarray | None = None  # ... and its main directions (k, embedding_dim)
+    base: tuple[str, ...] = BASE_FEATURES  # the base features it reads, in order (before the embedding shift)
 
-    def __setstate__(self, state: dict) -> None:  # scorers pickled before the boosted kind existed
-        self.__dict__.update({"forest": None, "center": None, "projection": None, **state})
+    def __setstate__(self, state: dict) -> None:  # scorers pickled before the boosted kind or the sentence alignment
+        self.__dict__.update({"forest": None, "center": None, "projection": None, "base": LEGACY_FEATURES, **state})
 
     @property
     def kind(self) -> str:
         return "boosted" if self.forest is not None else "logistic"
 
     def features(self, lexical: np.ndarray, quoted: np.ndarray, new_scores: np.ndarray, old_scores: np.ndarray,
-                 new_emb: np.ndarray | None = None, old_embs: np.ndarray | None = None) -> np.ndarray:
+                 new_emb: np.ndarray | None = None, old_embs: np.ndarray | None = None, aligned: np.ndarray | None = None) -> np.ndarray:
         """One row per earlier message: ``lexical`` / ``quoted`` (n,), ``new_scores`` (labels,), ``old_scores``
-        (n, labels), ``new_emb`` (dim,) and ``old_embs`` (n, dim) when the model has an embedding."""
-        return pair_features(self.labels, self.embedding_dim, lexical, quoted, new_scores, old_scores, new_emb, old_embs)
+        (n, labels), ``new_emb`` (dim,) and ``old_embs`` (n, dim) when the model has an embedding, ``aligned``
+        (n, 5): ``similarity.alignment`` of the two messages' sentences."""
+        return pair_features(self.labels, self.embedding_dim, lexical, quoted, new_scores, old_scores, new_emb, old_embs, aligned, self.base)
 
     def probability(self, X: np.ndarray) -> np.ndarray:
         X = np.atleast_2d(np.asarray(X, dtype=np.float64))
         if self.forest is not None:
-            return self.forest.probability(reduce_features(X, self.center, self.projection))
+            return self.forest.probability(reduce_features(X, self.center, self.projection, len(self.base)))
         return 1.0 / (1.0 + np.exp(-(X @ self.coef + self.intercept)))
 
 
-def reduce_features(X: np.ndarray, center: np.ndarray | None, projection: np.ndarray | None) -> np.ndarray:
+def reduce_features(X: np.ndarray, center: np.ndarray | None, projection: np.ndarray | None, n_base: int = len(BASE_FEATURES)) -> np.ndarray:
     """The boosted kind's inputs: the base features, then the embedding shift on its main directions, signed and absolute
     (the shift's absolute value in ``X`` is not needed: it is the same information before the projection)."""
-    n_base = len(BASE_FEATURES)
     if projection is None:
         return X[:, :n_base]
     dim = projection.shape[1]
@@ -120,7 +126,9 @@ def reduce_features(X: np.ndarray, center: np.ndarray | None, projection: np.nda
 
 
 def pair_features(labels: tuple[str, ...], embedding_dim: int, lexical, quoted, new_scores, old_scores,
-                  new_emb=None, old_embs=None) -> np.ndarray:
+                  new_emb=None, old_embs=None, aligned=None, base: tuple[str, ...] = BASE_FEATURES) -> np.ndarray:
+    """The columns ``base`` names, then (with an embedding) the shift and its absolute value. Without ``aligned``, each
+    pair counts as two one-sentence messages whose sentence match is the lexical cosine."""
     lexical = np.atleast_1d(np.asarray(lexical, dtype=np.float64))
     n = len(lexical)
     new_scores = np.asarray(new_scores, dtype=np.float64)
@@ -131,6 +139,10 @@ def pair_features(labels: tuple[str, ...], embedding_dim: int, lexical, quoted, 
     cols = [lexical, np.asarray(quoted, dtype=np.float64).reshape(n), np.zeros(n),
             np.full(n, new_scores[k["duplicate"]]), gap[:, others].sum(axis=1), np.full(n, new_scores[k["out_of_scope"]]),
             gap[:, k["billing"]], gap[:, k["fault"]]]
+    if aligned is None:
+        aligned = np.column_stack([lexical, lexical, lexical, np.ones(n), np.ones(n)])
+    cols += list(np.asarray(aligned, dtype=np.float64).reshape(n, len(ALIGNMENT_FEATURES)).T)
+    cols = [cols[BASE_FEATURES.index(name)] for name in base]
     if not embedding_dim:
         return np.column_stack(cols)
     have = new_emb is not None and old_embs is not None
@@ -138,7 +150,8 @@ def pair_features(labels: tuple[str, ...], embedding_dim: int, lexical, quoted, 
         old_embs = np.asarray(old_embs, dtype=np.float64).reshape(n, embedding_dim)
         shift = np.asarray(new_emb, dtype=np.float64)[None, :] - old_embs
         shift[~old_embs.any(axis=1)] = 0.0  # a zero row: stored without an embedding, so no semantic evidence either way
-        cols[2] = old_embs @ np.asarray(new_emb, dtype=np.float64)
+        if "embedding_cosine" in base:
+            cols[base.index("embedding_cosine")] = old_embs @ np.asarray(new_emb, dtype=np.float64)
     else:
         shift = np.zeros((n, embedding_dim))
     return np.hstack([np.column_stack(cols), shift, np.abs(shift)])

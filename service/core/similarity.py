@@ -20,14 +20,17 @@ import numpy as np
 from service.core.normalize import NormalizeOptions, normalize, strip_quoted
 
 MAX_FEATURES = 400
+MAX_SENTENCES = 8  # sentences whose features a stored message marks (one bit each)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 _GREETING = re.compile(
     r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening)|greetings|bonjour|bonsoir|salut|madame|monsieur|hallo|"
     r"guten (tag|morgen|abend)|sehr geehrte|liebe[rs]?|hola|buen[oa]s|estimad[oa]s?|tere|lugupeetud|здравствуйте|"
-    r"добрый (день|вечер)|привет|доброе утро|お世話になっております|こんにちは|お疲れ様です)\b.{0,60}$",
+    r"добрый (день|вечер)|привет|доброе утро|お世話になっております|こんにちは|お疲れ様です)\b",
     re.I,
 )
+_ADDRESS = re.compile(r"^[\s,.!:;。、！，]*([^,:!;。、！，?？.]{0,40}?)[,:!;！，]")  # "team," / "Frau Müller:" after a greeting
 _CLOSING = re.compile(
     r"^\s*(thanks?|thank you|cheers|regards|best|kind regards|br|merci|cordialement|bien à vous|danke|mfg|"
     r"mit freundlichen grüßen|viele grüße|gracias|saludos|un saludo|atentamente|aitäh|lugupidamisega|спасибо|"
@@ -38,12 +41,33 @@ _OPTIONS = NormalizeOptions(strip_quotes=True, strip_signatures=True, mask=True)
 
 
 def content(text: str) -> str:
+    return " ".join(content_lines(text)).lower()
+
+
+def content_lines(text: str) -> list[str]:
+    """The lines of the message that carry its content: cleaned and masked, greeting and sign-off removed."""
     lines = normalize(text, _OPTIONS).text.split("\n")
-    while lines and (not lines[0].strip() or _GREETING.match(lines[0])):
+    while lines and (not lines[0].strip() or (m := _GREETING.match(lines[0]))):
+        rest = after_greeting(lines[0][m.end():]) if lines[0].strip() else ""
+        if rest:
+            lines[0] = rest
+            break
         lines.pop(0)
     while lines and (not lines[-1].strip() or _CLOSING.match(lines[-1]) or _is_name_line(lines[-1]) and len(lines) > 1):
         lines.pop()
-    return " ".join(lines).lower()
+    return lines
+
+
+def after_greeting(rest: str) -> str:
+    """What a greeting line says after the greeting and the people it addresses ("Hola, equipo de soporte:"), when
+    that is a sentence: "Hi again, could you reply?" keeps "could you reply?", and a Japanese line that opens with
+    お世話になっております keeps its request; a bare salutation ("Madame, Monsieur,") leaves nothing."""
+    while (m := _ADDRESS.match(rest)) and len(m.group(1).split()) <= 3 and not has_cjk(m.group(1)):
+        rest = rest[m.end():]
+    rest = rest.lstrip(" \t,.!:;。、！，")
+    words = _WORD.findall(rest)
+    enough = sum(len(w) for w in words) >= 6 if has_cjk(rest) else len(words) >= 3
+    return rest if enough else ""
 
 
 def _is_name_line(line: str) -> bool:
@@ -98,6 +122,58 @@ def signature(text: str) -> dict[int, float]:
     return {h: v / norm for h, v in top}
 
 
+def sentences(text: str) -> list[str]:
+    """The content's sentences that say something (three words or more; six CJK characters), the first
+    ``MAX_SENTENCES``: the units whose match or mismatch tells a resend from a new request of the same customer."""
+    out = []
+    for line in content_lines(text):
+        for part in _SENTENCE_END.split(line.lower()):
+            words = _WORD.findall(part)
+            if sum(len(w) for w in words) >= 6 if has_cjk(part) else len(words) >= 3:
+                out.append(part.strip())
+                if len(out) == MAX_SENTENCES:
+                    return out
+    return out
+
+
+def signature_and_sentences(text: str) -> tuple[dict[int, float], dict[int, int]]:
+    """The signature and, for each of its features, a bit mask of the sentences (``sentences``) that contain it:
+    what the store keeps of a message (``dumps_with_embedding``)."""
+    sig = signature(text)
+    return sig, sentence_masks(text, sig)
+
+
+def sentence_masks(text: str, sig: dict[int, float]) -> dict[int, int]:
+    """For each feature of ``sig`` (the text's signature), a bit mask of the sentences that contain it."""
+    masks = dict.fromkeys(sig, 0)
+    for j, sentence in enumerate(sentences(text)):
+        for h in features(sentence):
+            if h in masks:
+                masks[h] |= 1 << j
+    return masks
+
+
+def alignment(new_masks: dict[int, int], old_masks: dict[int, int]) -> tuple[float, float, float, int, int]:
+    """How the two messages' sentences pair up, on their signature features (binary cosine of each pair of
+    sentences): (the newest sentence of the new message: its best match among the old one's sentences; the mean
+    of such best matches; the old message's least repeated sentence; the sentence counts, new and old). A resend
+    says every sentence again in some form; a new request of the same customer shares the account number and
+    the greeting but adds a sentence the old message lacks. Masks that mark no sentence (a message with no full
+    sentence, or stored before masks were kept) count the whole signature as one sentence."""
+    new_sets, old_sets = _sentence_sets(new_masks), _sentence_sets(old_masks)
+    if not new_sets or not old_sets:
+        return 0.0, 0.0, 0.0, len(new_sets), len(old_sets)
+    sims = np.array([[len(b & a) / math.sqrt(len(b) * len(a)) for a in old_sets] for b in new_sets])
+    best_new = sims.max(axis=1)
+    return float(best_new.min()), float(best_new.mean()), float(sims.max(axis=0).min()), len(new_sets), len(old_sets)
+
+
+def _sentence_sets(masks: dict[int, int]) -> list[set[int]]:
+    sets = [{h for h, m in masks.items() if m >> j & 1} for j in range(MAX_SENTENCES)]
+    sets = [s for s in sets if s]
+    return sets or ([set(masks)] if masks else [])
+
+
 def cosine(a: dict[int, float], b: dict[int, float]) -> float:
     if len(a) > len(b):
         a, b = b, a
@@ -134,9 +210,12 @@ def dumps(sig: dict[int, float]) -> str:
     return "b1:" + base64.b64encode(hashes.tobytes() + weights.tobytes()).decode("ascii")
 
 
-def dumps_with_embedding(sig: dict[int, float], emb: np.ndarray | None) -> str:
-    """Lexical signature plus, when the model has one, the sentence embedding (float16): "b1:...|e1:..."."""
+def dumps_with_embedding(sig: dict[int, float], emb: np.ndarray | None, masks: dict[int, int] | None = None) -> str:
+    """Lexical signature, then the sentence masks of its features when given (uint8, in the signature's order), then,
+    when the model has one, the sentence embedding (float16): "b1:...|m1:...|e1:..."."""
     out = dumps(sig)
+    if masks:
+        out += "|m1:" + base64.b64encode(np.fromiter((masks.get(h, 0) for h in sig), dtype=np.uint8, count=len(sig)).tobytes()).decode("ascii")
     if emb is not None:
         out += "|e1:" + base64.b64encode(np.asarray(emb, dtype="<f2").tobytes()).decode("ascii")
     return out
@@ -145,6 +224,15 @@ def dumps_with_embedding(sig: dict[int, float], emb: np.ndarray | None) -> str:
 def load_embedding(raw: str) -> np.ndarray | None:
     _, sep, emb = raw.partition("|e1:")
     return np.frombuffer(base64.b64decode(emb), dtype="<f2").astype(np.float64) if sep else None
+
+
+def load_masks(raw: str) -> dict[int, int]:
+    """A stored signature's sentence masks (feature -> bits); no bits set for a signature stored without them."""
+    _, sep, rest = raw.partition("|m1:")
+    if not sep:
+        return dict.fromkeys(loads(raw), 0)
+    bits = np.frombuffer(base64.b64decode(rest.split("|", 1)[0]), dtype=np.uint8).tolist()
+    return dict(zip(loads(raw), bits))
 
 
 EMBED_THRESHOLD = 0.92  # cosine of e5 embeddings at which evidence equals the lexical threshold (F1-best on resend_train)
