@@ -30,8 +30,7 @@ def pair_slice(per_file: int = 6) -> list[dict]:
 def served(clf: Classifier, a: str, b: str):
     """What POST /v1/classify finds when ``b`` arrives and ``a`` is the customer's stored open message."""
     pa, pb = clf.predict(a, explain=False), clf.predict(b, explain=False)
-    sig_a, masks_a = similarity.signature_and_sentences(a)  # as Triage stores a message
-    stored = StoredMessage("m1", None, datetime.now(UTC), similarity.dumps_with_embedding(sig_a, pa.embedding, masks_a), 0, pa.scores)
+    stored = StoredMessage("m1", None, datetime.now(UTC), similarity.profile(a).to_stored(pa.embedding), 0, pa.scores)  # as Triage stores it
     return Triage(clf, policy=None).match(b, similarity.signature(b), pb, [stored])
 
 
@@ -225,24 +224,38 @@ def test_similarity_content_keeps_a_request_written_on_the_greeting_line(line, k
 
 def test_similarity_sentence_masks_travel_with_the_stored_signature():
     text = "Hello,\n\nThe router drops every evening around eight. I restarted it twice already. Account 4471.\n\nThanks,\nAnna"
-    sig, masks = similarity.signature_and_sentences(text)
+    prof = similarity.profile(text)
+    sig, masks = prof.sig, prof.masks
     assert similarity.sentences(text) == ["the router drops every evening around eight.", "i restarted it twice already."]
     assert {m for m in masks.values()} >= {1, 2}  # features of the first sentence, of the second
-    raw = similarity.dumps_with_embedding(sig, np.ones(4), masks)
-    assert similarity.load_masks(raw) == masks and similarity.loads(raw).keys() == sig.keys()
+    raw = prof.to_stored(np.ones(4))
+    assert similarity.Profile.from_stored(raw) == similarity.Profile(similarity.loads(raw), masks, prof.nums)
+    assert similarity.loads(raw).keys() == sig.keys() and len(prof.nums[1]) == 1  # the account number
     assert np.array_equal(similarity.load_embedding(raw), np.ones(4))
     legacy = similarity.dumps_with_embedding(sig, None)  # stored before session 10: the whole message as one sentence
     assert set(similarity.load_masks(legacy).values()) == {0}
-    assert similarity.alignment(masks, similarity.load_masks(legacy))[4] == 1
+    assert similarity.alignment(masks, similarity.load_masks(legacy))[4] == 1 and similarity.load_numbers(legacy) == ([], [])
+
+
+def test_similarity_numbers_compare_amounts_and_codes_but_never_keep_a_card_or_phone_number():
+    first = "You billed me 87 EUR twice for order H8RWQ2, card 4111 1111 1111 1111, call me on +33 6 12 48 77 30"
+    resend = "order H8RWQ2: still two charges of 87 EUR on my card"
+    other = "order H8RWQ2 arrived, thanks. Can I add gift wrap to order K4TT91?"
+    nums = similarity.numbers(first)
+    card_and_phone = similarity.numbers("4111 1111 1111 1111 +33 6 12 48 77 30")
+    assert card_and_phone == ([], []) and len(nums[0]) == 2  # h8rwq2 and 87: the card and the phone were redacted first
+    again, new = similarity.number_overlap(similarity.numbers(resend), nums), similarity.number_overlap(similarity.numbers(other), nums)
+    assert again[0] == 1.0 and again[2] == 0  # the same codes, no new number
+    assert new[0] < 0.5 and new[2] > 0  # a new order code
 
 
 def test_similarity_alignment_tells_a_reworded_resend_from_a_new_request_of_the_same_customer():
     first = "Our shop example-bakery.co.uk shows error 503 since this morning. Customer number 5512. Please check the server."
     resend = "Since this morning example-bakery.co.uk only shows a 503 error. Could you check the server? Customer number 5512."
     other = "Customer number 5512. Please check the server logs for last week. We want to change our invoice address to Lyon."
-    old = similarity.signature_and_sentences(first)[1]
-    again = similarity.alignment(similarity.signature_and_sentences(resend)[1], old)
-    new = similarity.alignment(similarity.signature_and_sentences(other)[1], old)
+    old = similarity.profile(first).masks
+    again = similarity.alignment(similarity.profile(resend).masks, old)
+    new = similarity.alignment(similarity.profile(other).masks, old)
     assert again[0] > new[0] + 0.2  # the newest sentence of the new request matches nothing said before
     assert again[3:] == (3, 3)
 

@@ -46,10 +46,8 @@ def pair_scores(pairs: list[dict], clf: Classifier, progress: bool = True) -> tu
     decision, sims = [], []
     for p in tqdm(pairs, desc="pairs", unit="pair", leave=False, disable=not progress):
         pa, pb = clf.predict(p["a"], explain=False), clf.predict(p["b"], explain=False)
-        sig_a, masks_a = similarity.signature_and_sentences(p["a"])
-        stored = StoredMessage("a", None, now, similarity.dumps_with_embedding(sig_a, pa.embedding, masks_a), 0, pa.scores)
-        sig, masks = similarity.signature_and_sentences(p["b"])
-        found = triage.match(p["b"], sig, pb, [stored], masks=masks)
+        stored = StoredMessage("a", None, now, similarity.profile(p["a"]).to_stored(pa.embedding), 0, pa.scores)
+        found = triage.match(p["b"], similarity.signature(p["b"]), pb, [stored])
         decision.append(found.score if found else 0.0)
         sims.append(found.similarity if found else 0.0)
     return np.array(decision), np.array(sims)

@@ -70,15 +70,13 @@ def pair_matrix(model: TriageModel, langid: LanguageIdentifier, rows: list[dict]
     if dim:  # the earlier message's embedding as the store keeps it (float16), exactly what serving compares with
         embs[:n] = embs[:n].astype(np.float16).astype(np.float64)
     for i, r in enumerate(rows):
-        sig_a, masks_a = similarity.signature_and_sentences(r["a"])
-        stored = similarity.dumps_with_embedding(sig_a, None, masks_a)  # likewise its stored signature and masks
-        sig_a, masks_a = similarity.loads(stored), similarity.load_masks(stored)
-        sig_b, masks_b = similarity.signature_and_sentences(r["b"])
+        old = similarity.Profile.from_stored(similarity.profile(r["a"]).to_stored(None))  # likewise as the store keeps it
+        new = similarity.profile(r["b"])
         quoted = similarity.quoted_signature(r["b"])
         # cosine(new, stored) sums in the order serving does: the boosted scorer's trees split on exact training values
-        feats.append(pairs.pair_features(model.labels, dim, similarity.cosine(sig_b, sig_a), similarity.cosine(quoted, sig_a) if quoted else 0.0,
+        feats.append(pairs.pair_features(model.labels, dim, similarity.cosine(new.sig, old.sig), similarity.cosine(quoted, old.sig) if quoted else 0.0,
                                          proba[n + i], proba[i][None, :], embs[n + i] if dim else None, embs[i][None, :] if dim else None,
-                                         np.array([similarity.alignment(masks_b, masks_a)])))
+                                         np.array([similarity.alignment(new.masks, old.masks)]), np.array([similarity.number_overlap(new.nums, old.nums)])))
     return np.vstack(feats), np.array([r["is_duplicate"] for r in rows], dtype=int)
 
 

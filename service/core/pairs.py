@@ -12,7 +12,8 @@ the two apart (ROC-AUC 0.68 and 0.76 on our resend benchmark). A small logistic 
   messages' other label scores lie apart (a billing question after an outage report is a new request).
 - how their sentences pair up (models from session 10 on; ``similarity.alignment``): a resend says each sentence
   again, reworded, while a new request of the same customer repeats the account number and the greeting but adds
-  a sentence the earlier message lacks, which the whole-message similarities average away.
+  a sentence the earlier message lacks, which the whole-message similarities average away; and which numbers and codes
+  both name (the amount, the booking code again, or only the account number).
 
 Two kinds share these inputs. The logistic kind weighs every feature once (``coef``). The boosted kind (models from
 session 9 on) first folds the embedding shift onto its main directions among the training pairs (``center`` and
@@ -36,7 +37,8 @@ from service.core import kernels
 
 LEGACY_FEATURES = ("lexical", "quoted", "embedding_cosine", "duplicate_cue", "label_gap", "out_of_scope", "billing_gap", "fault_gap")
 ALIGNMENT_FEATURES = ("newest_sentence", "sentence_cover", "dropped_sentence", "new_sentences", "old_sentences")
-BASE_FEATURES = LEGACY_FEATURES + ALIGNMENT_FEATURES  # what scorers fitted from session 10 on read
+NUMBER_FEATURES = ("code_overlap", "digit_overlap", "new_digits", "dropped_digits", "shared_digits")
+BASE_FEATURES = LEGACY_FEATURES + ALIGNMENT_FEATURES + NUMBER_FEATURES  # what scorers fitted from session 10 on read
 
 
 @dataclass
@@ -102,11 +104,14 @@ class PairScorer:
         return "boosted" if self.forest is not None else "logistic"
 
     def features(self, lexical: np.ndarray, quoted: np.ndarray, new_scores: np.ndarray, old_scores: np.ndarray,
-                 new_emb: np.ndarray | None = None, old_embs: np.ndarray | None = None, aligned: np.ndarray | None = None) -> np.ndarray:
+                 new_emb: np.ndarray | None = None, old_embs: np.ndarray | None = None, aligned: np.ndarray | None = None,
+                 numbers: np.ndarray | None = None) -> np.ndarray:
         """One row per earlier message: ``lexical`` / ``quoted`` (n,), ``new_scores`` (labels,), ``old_scores``
         (n, labels), ``new_emb`` (dim,) and ``old_embs`` (n, dim) when the model has an embedding, ``aligned``
-        (n, 5): ``similarity.alignment`` of the two messages' sentences."""
-        return pair_features(self.labels, self.embedding_dim, lexical, quoted, new_scores, old_scores, new_emb, old_embs, aligned, self.base)
+        (n, 5): ``similarity.alignment`` of the two messages' sentences, ``numbers`` (n, 5):
+        ``similarity.number_overlap``."""
+        return pair_features(self.labels, self.embedding_dim, lexical, quoted, new_scores, old_scores, new_emb, old_embs,
+                             aligned, numbers, self.base)
 
     def probability(self, X: np.ndarray) -> np.ndarray:
         X = np.atleast_2d(np.asarray(X, dtype=np.float64))
@@ -126,9 +131,10 @@ def reduce_features(X: np.ndarray, center: np.ndarray | None, projection: np.nda
 
 
 def pair_features(labels: tuple[str, ...], embedding_dim: int, lexical, quoted, new_scores, old_scores,
-                  new_emb=None, old_embs=None, aligned=None, base: tuple[str, ...] = BASE_FEATURES) -> np.ndarray:
+                  new_emb=None, old_embs=None, aligned=None, numbers=None, base: tuple[str, ...] = BASE_FEATURES) -> np.ndarray:
     """The columns ``base`` names, then (with an embedding) the shift and its absolute value. Without ``aligned``, each
-    pair counts as two one-sentence messages whose sentence match is the lexical cosine."""
+    pair counts as two one-sentence messages whose sentence match is the lexical cosine; without ``numbers``, as
+    two messages that name no number."""
     lexical = np.atleast_1d(np.asarray(lexical, dtype=np.float64))
     n = len(lexical)
     new_scores = np.asarray(new_scores, dtype=np.float64)
@@ -142,6 +148,8 @@ def pair_features(labels: tuple[str, ...], embedding_dim: int, lexical, quoted, 
     if aligned is None:
         aligned = np.column_stack([lexical, lexical, lexical, np.ones(n), np.ones(n)])
     cols += list(np.asarray(aligned, dtype=np.float64).reshape(n, len(ALIGNMENT_FEATURES)).T)
+    numbers = np.zeros((n, len(NUMBER_FEATURES))) if numbers is None else numbers
+    cols += list(np.asarray(numbers, dtype=np.float64).reshape(n, len(NUMBER_FEATURES)).T)
     cols = [cols[BASE_FEATURES.index(name)] for name in base]
     if not embedding_dim:
         return np.column_stack(cols)

@@ -14,6 +14,7 @@ import math
 import re
 import zlib
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from service.core.normalize import NormalizeOptions, normalize, strip_quoted
 
 MAX_FEATURES = 400
 MAX_SENTENCES = 8  # sentences whose features a stored message marks (one bit each)
+MAX_NUMBERS = 16  # numbers and codes a stored message keeps (hashed), of each kind
+_NUMBER_TOKEN = re.compile(r"[^\W_]*\d[^\W_]*")
+_DIGITS = re.compile(r"\d+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -136,11 +140,27 @@ def sentences(text: str) -> list[str]:
     return out
 
 
-def signature_and_sentences(text: str) -> tuple[dict[int, float], dict[int, int]]:
-    """The signature and, for each of its features, a bit mask of the sentences (``sentences``) that contain it:
-    what the store keeps of a message (``dumps_with_embedding``)."""
+@dataclass
+class Profile:
+    """What the duplicate check keeps of a message: its signature, for each signature feature a bit mask of the
+    sentences that contain it (``sentences``), and the hashes of the numbers and codes it names (``numbers``)."""
+
+    sig: dict[int, float]
+    masks: dict[int, int]
+    nums: tuple[list[int], list[int]]
+
+    def to_stored(self, emb: np.ndarray | None) -> str:
+        """The form the store keeps (``dumps_with_embedding``), with the message's embedding when the model has one."""
+        return dumps_with_embedding(self.sig, emb, self.masks, self.nums)
+
+    @classmethod
+    def from_stored(cls, raw: str) -> Profile:
+        return cls(loads(raw), load_masks(raw), load_numbers(raw))
+
+
+def profile(text: str) -> Profile:
     sig = signature(text)
-    return sig, sentence_masks(text, sig)
+    return Profile(sig, sentence_masks(text, sig), numbers(text))
 
 
 def sentence_masks(text: str, sig: dict[int, float]) -> dict[int, int]:
@@ -172,6 +192,27 @@ def _sentence_sets(masks: dict[int, int]) -> list[set[int]]:
     sets = [{h for h, m in masks.items() if m >> j & 1} for j in range(MAX_SENTENCES)]
     sets = [s for s in sets if s]
     return sets or ([set(masks)] if masks else [])
+
+
+def numbers(text: str) -> tuple[list[int], list[int]]:
+    """Hashes of the numbers and codes the message names, read from its redacted form so that card, IBAN and phone
+    numbers never reach the store even as hashes: the tokens that hold a digit ("h8rwq2", "87") and the runs of
+    digits ("12.4" gives "12" and "4"), the first ``MAX_NUMBERS`` of each."""
+    from service.core.redact import redact
+
+    low = redact(text).lower()
+    tokens = list(dict.fromkeys(_NUMBER_TOKEN.findall(low)))[:MAX_NUMBERS]
+    runs = list(dict.fromkeys(_DIGITS.findall(low)))[:MAX_NUMBERS]
+    return [zlib.crc32(("t:" + t).encode()) for t in tokens], [zlib.crc32(("d:" + r).encode()) for r in runs]
+
+
+def number_overlap(new: tuple[list[int], list[int]], old: tuple[list[int], list[int]]) -> tuple[float, float, int, int, int]:
+    """What the two messages' numbers share: (Jaccard of the codes, Jaccard of the digit runs, digit runs only the new
+    message names, only the old one, both). A resend repeats the amount, the date and the booking code; a new request
+    of the same customer often repeats only the account number. No numbers on either side: zeros."""
+    (nt, nd), (ot, od) = (set(new[0]), set(new[1])), (set(old[0]), set(old[1]))
+    jac = lambda a, b: len(a & b) / len(a | b) if a | b else 0.0  # noqa: E731
+    return jac(nt, ot), jac(nd, od), len(nd - od), len(od - nd), len(nd & od)
 
 
 def cosine(a: dict[int, float], b: dict[int, float]) -> float:
@@ -210,12 +251,16 @@ def dumps(sig: dict[int, float]) -> str:
     return "b1:" + base64.b64encode(hashes.tobytes() + weights.tobytes()).decode("ascii")
 
 
-def dumps_with_embedding(sig: dict[int, float], emb: np.ndarray | None, masks: dict[int, int] | None = None) -> str:
-    """Lexical signature, then the sentence masks of its features when given (uint8, in the signature's order), then,
-    when the model has one, the sentence embedding (float16): "b1:...|m1:...|e1:..."."""
+def dumps_with_embedding(sig: dict[int, float], emb: np.ndarray | None, masks: dict[int, int] | None = None,
+                         nums: tuple[list[int], list[int]] | None = None) -> str:
+    """Lexical signature, then the sentence masks of its features when given (uint8, in the signature's order) and
+    the hashes of its numbers (uint32: how many codes, the codes, the digit runs), then, when the model has one, the
+    sentence embedding (float16): "b1:...|m1:...|n1:...|e1:..."."""
     out = dumps(sig)
     if masks:
         out += "|m1:" + base64.b64encode(np.fromiter((masks.get(h, 0) for h in sig), dtype=np.uint8, count=len(sig)).tobytes()).decode("ascii")
+    if nums is not None:
+        out += "|n1:" + base64.b64encode(np.array([len(nums[0]), *nums[0], *nums[1]], dtype="<u4").tobytes()).decode("ascii")
     if emb is not None:
         out += "|e1:" + base64.b64encode(np.asarray(emb, dtype="<f2").tobytes()).decode("ascii")
     return out
@@ -224,6 +269,15 @@ def dumps_with_embedding(sig: dict[int, float], emb: np.ndarray | None, masks: d
 def load_embedding(raw: str) -> np.ndarray | None:
     _, sep, emb = raw.partition("|e1:")
     return np.frombuffer(base64.b64decode(emb), dtype="<f2").astype(np.float64) if sep else None
+
+
+def load_numbers(raw: str) -> tuple[list[int], list[int]]:
+    """A stored message's number hashes (codes, digit runs); none for one stored without them."""
+    _, sep, rest = raw.partition("|n1:")
+    if not sep:
+        return [], []
+    data = np.frombuffer(base64.b64decode(rest.split("|", 1)[0]), dtype="<u4").tolist()
+    return data[1 : 1 + data[0]], data[1 + data[0] :]
 
 
 def load_masks(raw: str) -> dict[int, int]:

@@ -84,10 +84,10 @@ class Match:
 
 
 def best_match(sig: dict[int, float], quoted: dict[int, float], candidates, emb=None, threshold: float = 0.5,
-               scorer: PairScorer | None = None, scores: np.ndarray | None = None, masks: dict[int, int] | None = None) -> Match | None:
+               scorer: PairScorer | None = None, scores: np.ndarray | None = None, new: similarity.Profile | None = None) -> Match | None:
     """The candidate most likely to be the same request: ranked by the model's pair scorer when it has one and the
     new message's ``scores`` are given, else by similarity (``threshold`` puts the embedding on the lexical scale).
-    ``masks``: the new message's sentence masks (``similarity.signature_and_sentences``)."""
+    ``new``: the new message's profile (sentences and numbers; needed with a scorer)."""
     if not candidates:
         return None
     stored = [similarity.loads(c.signature) for c in candidates]
@@ -108,10 +108,12 @@ def best_match(sig: dict[int, float], quoted: dict[int, float], candidates, emb=
     if scorer is not None and scores is not None:
         old_scores = np.array([[c.scores.get(lab, 0.0) for lab in scorer.labels] for c in candidates])
         use_emb = scorer.embedding_dim and emb is not None and len(emb) == scorer.embedding_dim
-        new_masks = masks if masks is not None else dict.fromkeys(sig, 0)
-        aligned = np.array([similarity.alignment(new_masks, similarity.load_masks(c.signature)) for c in candidates])
+        new = new or similarity.Profile(sig, dict.fromkeys(sig, 0), ([], []))
+        olds = [similarity.Profile.from_stored(c.signature) for c in candidates]
+        aligned = np.array([similarity.alignment(new.masks, old.masks) for old in olds])
+        nums = np.array([similarity.number_overlap(new.nums, old.nums) for old in olds])
         probs = scorer.probability(scorer.features(lexical, quoted_sim, scores, old_scores, emb if use_emb else None,
-                                                   old_embs if use_emb else None, aligned))
+                                                   old_embs if use_emb else None, aligned, nums))
     found = [Match(c, sims[i], None if probs is None else float(probs[i]), rule(lexical[i], i) >= NEAR_COPY) for i, c in enumerate(candidates)]
     best = max(found, key=lambda m: m.score)
     return best if best.score > 0 else None
@@ -156,7 +158,7 @@ class Triage:
         return scorer.threshold if scorer is not None else 0.5
 
     def match(self, text: str, sig: dict[int, float], pred: Prediction, candidates, use_scorer: bool = True,
-              masks: dict[int, int] | None = None) -> Match | None:
+              profile: similarity.Profile | None = None) -> Match | None:
         """The stored open message (of ``candidates``) that ``text`` most likely repeats, with its similarity and
         probability: the duplicate check itself, without the store (the duplicate benchmark calls it too).
         ``use_scorer=False`` ranks by similarity alone, as models without a pair scorer do."""
@@ -164,18 +166,20 @@ class Triage:
         scorer = self.classifier.model.pair_scorer if use_scorer else None
         scores = np.array([pred.scores[lab] for lab in scorer.labels]) if scorer else None
         rule_threshold = self.settings.threshold if self.settings.threshold is not None else 0.5  # the older rule's scale
-        masks = similarity.sentence_masks(text, sig) if masks is None and scorer is not None else masks
-        return best_match(sig, quoted, candidates, pred.embedding, rule_threshold, scorer, scores, masks)
+        if profile is None and scorer is not None:
+            profile = similarity.profile(text)
+        return best_match(sig, quoted, candidates, pred.embedding, rule_threshold, scorer, scores, profile)
 
     def _remember(self, req: TriageRequest, tenant: str, text: str, received: datetime, result: TriageResult) -> int:
         pred = result.prediction
-        sig, masks = similarity.signature_and_sentences(text)
+        profile = similarity.profile(text)
+        sig = profile.sig
         repeats = 0
         if req.customer_id:
             since = received - timedelta(days=self.settings.window_days)
             candidates = self.store.open_messages(tenant, req.customer_id, since)
             threshold = self.threshold
-            found = self.match(text, sig, pred, candidates, masks=masks)
+            found = self.match(text, sig, pred, candidates, profile=profile)
             if found is not None and (score := found.score) >= threshold:
                 match = found.candidate
                 repeats = self.store.bump_repeat(tenant, match.id)
@@ -195,7 +199,7 @@ class Triage:
         margin = min(abs(p - t) for p, t in zip(pred.scores.values(), self.classifier.model.thresholds))
         self.store.add_message(tenant=tenant, customer_id=req.customer_id, ticket_id=req.ticket_id, received_at=received,
                                language=pred.language.code, labels=pred.labels, scores=pred.scores, text_redacted=redact(text),
-                               signature=similarity.dumps_with_embedding(sig, pred.embedding, masks), uncertainty=float(margin),
+                               signature=profile.to_stored(pred.embedding), uncertainty=float(margin),
                                duplicate_of=(result.duplicate_of or {}).get("id"), message_id=result.id)
         result.stored = True
         if "fault" in pred.labels and sig:
