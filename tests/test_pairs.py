@@ -222,19 +222,30 @@ def test_similarity_content_keeps_a_request_written_on_the_greeting_line(line, k
     assert similarity.content(line) == kept
 
 
-def test_similarity_sentence_masks_travel_with_the_stored_signature():
+def test_similarity_sentence_bits_travel_with_the_stored_signature():
     text = "Hello,\n\nThe router drops every evening around eight. I restarted it twice already. Account 4471.\n\nThanks,\nAnna"
     prof = similarity.profile(text)
-    sig, masks = prof.sig, prof.masks
     assert similarity.sentences(text) == ["the router drops every evening around eight.", "i restarted it twice already."]
-    assert {m for m in masks.values()} >= {1, 2}  # features of the first sentence, of the second
+    assert set(prof.bits.tolist()) >= {1, 2}  # features of the first sentence, of the second
     raw = prof.to_stored(np.ones(4))
-    assert similarity.Profile.from_stored(raw) == similarity.Profile(similarity.loads(raw), masks, prof.nums)
-    assert similarity.loads(raw).keys() == sig.keys() and len(prof.nums[1]) == 1  # the account number
-    assert np.array_equal(similarity.load_embedding(raw), np.ones(4))
-    legacy = similarity.dumps_with_embedding(sig, None)  # stored before session 10: the whole message as one sentence
-    assert set(similarity.load_masks(legacy).values()) == {0}
-    assert similarity.alignment(masks, similarity.load_masks(legacy))[4] == 1 and similarity.load_numbers(legacy) == ([], [])
+    again = similarity.Profile.from_stored(raw)
+    assert again.sig.keys() == prof.sig.keys() and np.array_equal(again.bits, prof.bits) and again.nums == prof.nums
+    assert len(prof.nums[1]) == 1 and np.array_equal(similarity.load_embedding(raw), np.ones(4))  # the account number
+    legacy = similarity.Profile.from_stored(similarity.dumps_with_embedding(prof.sig, None))  # stored before session 10
+    assert not legacy.bits.any() and legacy.nums == ([], [])
+    assert similarity.alignment(prof, legacy)[3:] == (2, 1)  # the old message counts as one sentence
+
+
+def test_similarity_alignment_counts_shared_features_of_each_pair_of_sentences():
+    def prof(sets: list[set[int]]) -> similarity.Profile:
+        hashes = sorted(set().union(*sets))
+        bits = np.array([sum(1 << j for j, s in enumerate(sets) if h in s) for h in hashes], dtype=np.uint8)
+        return similarity.Profile(dict.fromkeys(hashes, 1.0), bits, ([], []))
+
+    new = prof([{1, 2, 3, 4}, {5, 6, 7, 8}])
+    old = prof([{1, 2, 3, 9}, {10, 11}])
+    newest, cover, dropped, n_new, n_old = similarity.alignment(new, old)
+    assert newest == 0.0 and cover == pytest.approx(0.75 / 2) and dropped == 0.0 and (n_new, n_old) == (2, 2)
 
 
 def test_similarity_numbers_compare_amounts_and_codes_but_never_keep_a_card_or_phone_number():
@@ -253,9 +264,9 @@ def test_similarity_alignment_tells_a_reworded_resend_from_a_new_request_of_the_
     first = "Our shop example-bakery.co.uk shows error 503 since this morning. Customer number 5512. Please check the server."
     resend = "Since this morning example-bakery.co.uk only shows a 503 error. Could you check the server? Customer number 5512."
     other = "Customer number 5512. Please check the server logs for last week. We want to change our invoice address to Lyon."
-    old = similarity.profile(first).masks
-    again = similarity.alignment(similarity.profile(resend).masks, old)
-    new = similarity.alignment(similarity.profile(other).masks, old)
+    old = similarity.profile(first)
+    again = similarity.alignment(similarity.profile(resend), old)
+    new = similarity.alignment(similarity.profile(other), old)
     assert again[0] > new[0] + 0.2  # the newest sentence of the new request matches nothing said before
     assert again[3:] == (3, 3)
 

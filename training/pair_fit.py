@@ -76,7 +76,7 @@ def pair_matrix(model: TriageModel, langid: LanguageIdentifier, rows: list[dict]
         # cosine(new, stored) sums in the order serving does: the boosted scorer's trees split on exact training values
         feats.append(pairs.pair_features(model.labels, dim, similarity.cosine(new.sig, old.sig), similarity.cosine(quoted, old.sig) if quoted else 0.0,
                                          proba[n + i], proba[i][None, :], embs[n + i] if dim else None, embs[i][None, :] if dim else None,
-                                         np.array([similarity.alignment(new.masks, old.masks)]), np.array([similarity.number_overlap(new.nums, old.nums)])))
+                                         np.array([similarity.alignment(new, old)]), np.array([similarity.number_overlap(new.nums, old.nums)])))
     return np.vstack(feats), np.array([r["is_duplicate"] for r in rows], dtype=int)
 
 

@@ -14,7 +14,7 @@ import math
 import re
 import zlib
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -117,7 +117,10 @@ def features(text: str) -> Counter[int]:
 
 
 def signature(text: str) -> dict[int, float]:
-    feats = features(content(text))
+    return _weigh(features(content(text)))
+
+
+def _weigh(feats: Counter[int]) -> dict[int, float]:
     if not feats:
         return {}
     weighted = {h: 1.0 + math.log(c) for h, c in feats.items()}
@@ -129,69 +132,91 @@ def signature(text: str) -> dict[int, float]:
 def sentences(text: str) -> list[str]:
     """The content's sentences that say something (three words or more; six CJK characters), the first
     ``MAX_SENTENCES``: the units whose match or mismatch tells a resend from a new request of the same customer."""
+    return [part.strip() for part, is_sentence in _parts(content_lines(text)) if is_sentence][:MAX_SENTENCES]
+
+
+def _parts(lines: list[str]) -> list[tuple[str, bool]]:
+    """The content split at sentence ends (lowercased; words stay whole), each with whether it is a full sentence."""
     out = []
-    for line in content_lines(text):
+    for line in lines:
         for part in _SENTENCE_END.split(line.lower()):
             words = _WORD.findall(part)
-            if sum(len(w) for w in words) >= 6 if has_cjk(part) else len(words) >= 3:
-                out.append(part.strip())
-                if len(out) == MAX_SENTENCES:
-                    return out
+            out.append((part, sum(len(w) for w in words) >= 6 if has_cjk(part) else len(words) >= 3))
     return out
 
 
-@dataclass
+@dataclass(eq=False)
 class Profile:
-    """What the duplicate check keeps of a message: its signature, for each signature feature a bit mask of the
-    sentences that contain it (``sentences``), and the hashes of the numbers and codes it names (``numbers``)."""
+    """What the duplicate check keeps of a message: its signature; for each signature feature (in the signature's
+    order) a bit mask of the sentences that contain it (bit j: sentence j of ``sentences``); and the hashes of the
+    numbers and codes it names (``numbers``)."""
 
     sig: dict[int, float]
-    masks: dict[int, int]
+    bits: np.ndarray  # uint8
     nums: tuple[list[int], list[int]]
+    hashes: np.ndarray = field(init=False)  # uint32, the signature's features
+
+    def __post_init__(self) -> None:
+        self.hashes = np.fromiter(self.sig, dtype=np.uint32, count=len(self.sig))
 
     def to_stored(self, emb: np.ndarray | None) -> str:
         """The form the store keeps (``dumps_with_embedding``), with the message's embedding when the model has one."""
-        return dumps_with_embedding(self.sig, emb, self.masks, self.nums)
+        return dumps_with_embedding(self.sig, emb, self.bits, self.nums)
 
     @classmethod
     def from_stored(cls, raw: str) -> Profile:
-        return cls(loads(raw), load_masks(raw), load_numbers(raw))
+        """A stored message's profile; one stored before session 10 has no sentence bits and no numbers."""
+        head, *rest = raw.split("|")
+        sig = loads(head)
+        parts = {part[:3]: part[3:] for part in rest}
+        bits = np.frombuffer(base64.b64decode(parts["m1:"]), dtype=np.uint8) if "m1:" in parts else np.zeros(len(sig), np.uint8)
+        nums: tuple[list[int], list[int]] = ([], [])
+        if "n1:" in parts:
+            data = np.frombuffer(base64.b64decode(parts["n1:"]), dtype="<u4").tolist()
+            nums = (data[1 : 1 + data[0]], data[1 + data[0] :])
+        return cls(sig, bits, nums)
 
 
 def profile(text: str) -> Profile:
-    sig = signature(text)
-    return Profile(sig, sentence_masks(text, sig), numbers(text))
+    """The text's profile in one pass over its content: words never span two parts, so the parts' features add up
+    to the whole content's, and the signature equals ``signature(text)``."""
+    feats: Counter[int] = Counter()
+    masks: dict[int, int] = {}
+    j = 0
+    for part, is_sentence in _parts(content_lines(text)):
+        found = features(part)
+        feats.update(found)
+        if is_sentence and j < MAX_SENTENCES:
+            for h in found:
+                masks[h] = masks.get(h, 0) | 1 << j
+            j += 1
+    sig = _weigh(feats)
+    bits = np.fromiter((masks.get(h, 0) for h in sig), dtype=np.uint8, count=len(sig))
+    return Profile(sig, bits, numbers(text))
 
 
-def sentence_masks(text: str, sig: dict[int, float]) -> dict[int, int]:
-    """For each feature of ``sig`` (the text's signature), a bit mask of the sentences that contain it."""
-    masks = dict.fromkeys(sig, 0)
-    for j, sentence in enumerate(sentences(text)):
-        for h in features(sentence):
-            if h in masks:
-                masks[h] |= 1 << j
-    return masks
-
-
-def alignment(new_masks: dict[int, int], old_masks: dict[int, int]) -> tuple[float, float, float, int, int]:
+def alignment(new: Profile, old: Profile) -> tuple[float, float, float, int, int]:
     """How the two messages' sentences pair up, on their signature features (binary cosine of each pair of
     sentences): (the newest sentence of the new message: its best match among the old one's sentences; the mean
     of such best matches; the old message's least repeated sentence; the sentence counts, new and old). A resend
     says every sentence again in some form; a new request of the same customer shares the account number and
-    the greeting but adds a sentence the old message lacks. Masks that mark no sentence (a message with no full
-    sentence, or stored before masks were kept) count the whole signature as one sentence."""
-    new_sets, old_sets = _sentence_sets(new_masks), _sentence_sets(old_masks)
-    if not new_sets or not old_sets:
-        return 0.0, 0.0, 0.0, len(new_sets), len(old_sets)
-    sims = np.array([[len(b & a) / math.sqrt(len(b) * len(a)) for a in old_sets] for b in new_sets])
+    the greeting but adds a sentence the old message lacks. A message whose bits mark no sentence (no full
+    sentence, or stored before the bits were kept) counts its whole signature as one sentence."""
+    b, a = _sentence_columns(new.bits), _sentence_columns(old.bits)
+    if not b.shape[1] or not a.shape[1]:
+        return 0.0, 0.0, 0.0, b.shape[1], a.shape[1]
+    _, ib, ia = np.intersect1d(new.hashes, old.hashes, assume_unique=True, return_indices=True)
+    shared = b[ib].T @ a[ia]
+    sims = shared / np.sqrt(np.outer(b.sum(axis=0), a.sum(axis=0)))
     best_new = sims.max(axis=1)
-    return float(best_new.min()), float(best_new.mean()), float(sims.max(axis=0).min()), len(new_sets), len(old_sets)
+    return float(best_new.min()), float(best_new.mean()), float(sims.max(axis=0).min()), b.shape[1], a.shape[1]
 
 
-def _sentence_sets(masks: dict[int, int]) -> list[set[int]]:
-    sets = [{h for h, m in masks.items() if m >> j & 1} for j in range(MAX_SENTENCES)]
-    sets = [s for s in sets if s]
-    return sets or ([set(masks)] if masks else [])
+def _sentence_columns(bits: np.ndarray) -> np.ndarray:
+    """(features, sentences) 0/1 matrix of the sentences that hold at least one feature."""
+    cols = np.unpackbits(bits[:, None], axis=1, bitorder="little").astype(np.int64)
+    cols = cols[:, cols.any(axis=0)]
+    return cols if cols.shape[1] or not len(bits) else np.ones((len(bits), 1), dtype=np.int64)
 
 
 def numbers(text: str) -> tuple[list[int], list[int]]:
@@ -251,14 +276,14 @@ def dumps(sig: dict[int, float]) -> str:
     return "b1:" + base64.b64encode(hashes.tobytes() + weights.tobytes()).decode("ascii")
 
 
-def dumps_with_embedding(sig: dict[int, float], emb: np.ndarray | None, masks: dict[int, int] | None = None,
+def dumps_with_embedding(sig: dict[int, float], emb: np.ndarray | None, bits: np.ndarray | None = None,
                          nums: tuple[list[int], list[int]] | None = None) -> str:
-    """Lexical signature, then the sentence masks of its features when given (uint8, in the signature's order) and
-    the hashes of its numbers (uint32: how many codes, the codes, the digit runs), then, when the model has one, the
-    sentence embedding (float16): "b1:...|m1:...|n1:...|e1:..."."""
+    """Lexical signature, then its features' sentence bits when given (uint8, in the signature's order) and the
+    hashes of the message's numbers (uint32: how many codes, the codes, the digit runs), then, when the model has
+    one, the sentence embedding (float16): "b1:...|m1:...|n1:...|e1:..." (``Profile.from_stored`` reads it)."""
     out = dumps(sig)
-    if masks:
-        out += "|m1:" + base64.b64encode(np.fromiter((masks.get(h, 0) for h in sig), dtype=np.uint8, count=len(sig)).tobytes()).decode("ascii")
+    if bits is not None:
+        out += "|m1:" + base64.b64encode(np.asarray(bits, dtype=np.uint8).tobytes()).decode("ascii")
     if nums is not None:
         out += "|n1:" + base64.b64encode(np.array([len(nums[0]), *nums[0], *nums[1]], dtype="<u4").tobytes()).decode("ascii")
     if emb is not None:
@@ -269,24 +294,6 @@ def dumps_with_embedding(sig: dict[int, float], emb: np.ndarray | None, masks: d
 def load_embedding(raw: str) -> np.ndarray | None:
     _, sep, emb = raw.partition("|e1:")
     return np.frombuffer(base64.b64decode(emb), dtype="<f2").astype(np.float64) if sep else None
-
-
-def load_numbers(raw: str) -> tuple[list[int], list[int]]:
-    """A stored message's number hashes (codes, digit runs); none for one stored without them."""
-    _, sep, rest = raw.partition("|n1:")
-    if not sep:
-        return [], []
-    data = np.frombuffer(base64.b64decode(rest.split("|", 1)[0]), dtype="<u4").tolist()
-    return data[1 : 1 + data[0]], data[1 + data[0] :]
-
-
-def load_masks(raw: str) -> dict[int, int]:
-    """A stored signature's sentence masks (feature -> bits); no bits set for a signature stored without them."""
-    _, sep, rest = raw.partition("|m1:")
-    if not sep:
-        return dict.fromkeys(loads(raw), 0)
-    bits = np.frombuffer(base64.b64decode(rest.split("|", 1)[0]), dtype=np.uint8).tolist()
-    return dict(zip(loads(raw), bits))
 
 
 EMBED_THRESHOLD = 0.92  # cosine of e5 embeddings at which evidence equals the lexical threshold (F1-best on resend_train)

@@ -90,7 +90,8 @@ def best_match(sig: dict[int, float], quoted: dict[int, float], candidates, emb=
     ``new``: the new message's profile (sentences and numbers; needed with a scorer)."""
     if not candidates:
         return None
-    stored = [similarity.loads(c.signature) for c in candidates]
+    olds = [similarity.Profile.from_stored(c.signature) for c in candidates]
+    stored = [old.sig for old in olds]
     lexical = np.array([similarity.cosine(sig, s) for s in stored])
     quoted_sim = np.array([similarity.cosine(quoted, s) for s in stored]) if quoted else np.zeros(len(stored))
     old_embs = None
@@ -108,9 +109,8 @@ def best_match(sig: dict[int, float], quoted: dict[int, float], candidates, emb=
     if scorer is not None and scores is not None:
         old_scores = np.array([[c.scores.get(lab, 0.0) for lab in scorer.labels] for c in candidates])
         use_emb = scorer.embedding_dim and emb is not None and len(emb) == scorer.embedding_dim
-        new = new or similarity.Profile(sig, dict.fromkeys(sig, 0), ([], []))
-        olds = [similarity.Profile.from_stored(c.signature) for c in candidates]
-        aligned = np.array([similarity.alignment(new.masks, old.masks) for old in olds])
+        new = new or similarity.Profile(sig, np.zeros(len(sig), np.uint8), ([], []))
+        aligned = np.array([similarity.alignment(new, old) for old in olds])
         nums = np.array([similarity.number_overlap(new.nums, old.nums) for old in olds])
         probs = scorer.probability(scorer.features(lexical, quoted_sim, scores, old_scores, emb if use_emb else None,
                                                    old_embs if use_emb else None, aligned, nums))
