@@ -320,3 +320,11 @@ def test_pairs_benchmark_short_followups_are_short_other_requests_in_the_first_m
         assert row.lang == {"M": "de", "L": "fr", "昨": "ja"}[p["a"][0]]
         assert (len(row.text) <= 24) if similarity.has_cjk(row.text) else (len(row.text.split()) <= 6)
     assert short_followups(firsts, DATASETS, per_message=3) == pairs_out  # deterministic
+
+
+def test_similarity_profile_reads_the_signature_in_the_same_pass():
+    """``profile`` builds the signature from the sentence parts' features; it must equal ``signature`` exactly."""
+    texts = [r[k] for r in load_pairs(DATASETS / "resend_train") for k in ("a", "b")]
+    for text in texts:
+        prof = similarity.profile(text)
+        assert list(prof.sig.items()) == list(similarity.signature(text).items()), text[:80]
