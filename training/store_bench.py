@@ -22,10 +22,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import insert, text
 from tqdm import tqdm
-
-import numpy as np
 
 from service.core import similarity
 from service.core.labels import LABELS
