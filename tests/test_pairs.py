@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import DATASETS
 
-from service.core import pairs, similarity
+from service.core import pairs, profiles, similarity
 from service.core.classifier import Classifier
 from service.core.labels import LABELS
 from service.core.triage import Triage
@@ -30,7 +30,7 @@ def pair_slice(per_file: int = 6) -> list[dict]:
 def served(clf: Classifier, a: str, b: str):
     """What POST /v1/classify finds when ``b`` arrives and ``a`` is the customer's stored open message."""
     pa, pb = clf.predict(a, explain=False), clf.predict(b, explain=False)
-    stored = StoredMessage("m1", None, datetime.now(UTC), similarity.profile(a).to_stored(pa.embedding), 0, pa.scores)  # as Triage stores it
+    stored = StoredMessage("m1", None, datetime.now(UTC), profiles.profile(a).to_stored(pa.embedding), 0, pa.scores)  # as Triage stores it
     return Triage(clf, policy=None).match(b, similarity.signature(b), pb, [stored])
 
 
@@ -222,51 +222,51 @@ def test_similarity_content_keeps_a_request_written_on_the_greeting_line(line, k
     assert similarity.content(line) == kept
 
 
-def test_similarity_sentence_bits_travel_with_the_stored_signature():
+def test_profiles_sentence_bits_travel_with_the_stored_signature():
     text = "Hello,\n\nThe router drops every evening around eight. I restarted it twice already. Account 4471.\n\nThanks,\nAnna"
-    prof = similarity.profile(text)
-    assert similarity.sentences(text) == ["the router drops every evening around eight.", "i restarted it twice already."]
+    prof = profiles.profile(text)
+    assert profiles.sentences(text) == ["the router drops every evening around eight.", "i restarted it twice already."]
     assert set(prof.bits.tolist()) >= {1, 2}  # features of the first sentence, of the second
     raw = prof.to_stored(np.ones(4))
-    again = similarity.Profile.from_stored(raw)
+    again = profiles.Profile.from_stored(raw)
     assert again.sig.keys() == prof.sig.keys() and np.array_equal(again.bits, prof.bits) and again.nums == prof.nums
     assert len(prof.nums[1]) == 1 and np.array_equal(similarity.load_embedding(raw), np.ones(4))  # the account number
-    legacy = similarity.Profile.from_stored(similarity.dumps_with_embedding(prof.sig, None))  # stored before session 10
+    legacy = profiles.Profile.from_stored(similarity.dumps_with_embedding(prof.sig, None))  # stored before session 10
     assert not legacy.bits.any() and legacy.nums == ([], [])
-    assert similarity.alignment(prof, legacy)[3:] == (2, 1)  # the old message counts as one sentence
+    assert profiles.alignment(prof, legacy)[3:] == (2, 1)  # the old message counts as one sentence
 
 
-def test_similarity_alignment_counts_shared_features_of_each_pair_of_sentences():
-    def prof(sets: list[set[int]]) -> similarity.Profile:
+def test_profiles_alignment_counts_shared_features_of_each_pair_of_sentences():
+    def prof(sets: list[set[int]]) -> profiles.Profile:
         hashes = sorted(set().union(*sets))
         bits = np.array([sum(1 << j for j, s in enumerate(sets) if h in s) for h in hashes], dtype=np.uint8)
-        return similarity.Profile(dict.fromkeys(hashes, 1.0), bits, ([], []))
+        return profiles.Profile(dict.fromkeys(hashes, 1.0), bits, ([], []))
 
     new = prof([{1, 2, 3, 4}, {5, 6, 7, 8}])
     old = prof([{1, 2, 3, 9}, {10, 11}])
-    newest, cover, dropped, n_new, n_old = similarity.alignment(new, old)
+    newest, cover, dropped, n_new, n_old = profiles.alignment(new, old)
     assert newest == 0.0 and cover == pytest.approx(0.75 / 2) and dropped == 0.0 and (n_new, n_old) == (2, 2)
 
 
-def test_similarity_numbers_compare_amounts_and_codes_but_never_keep_a_card_or_phone_number():
+def test_profiles_numbers_compare_amounts_and_codes_but_never_keep_a_card_or_phone_number():
     first = "You billed me 87 EUR twice for order H8RWQ2, card 4111 1111 1111 1111, call me on +33 6 12 48 77 30"
     resend = "order H8RWQ2: still two charges of 87 EUR on my card"
     other = "order H8RWQ2 arrived, thanks. Can I add gift wrap to order K4TT91?"
-    nums = similarity.numbers(first)
-    card_and_phone = similarity.numbers("4111 1111 1111 1111 +33 6 12 48 77 30")
+    nums = profiles.numbers(first)
+    card_and_phone = profiles.numbers("4111 1111 1111 1111 +33 6 12 48 77 30")
     assert card_and_phone == ([], []) and len(nums[0]) == 2  # h8rwq2 and 87: the card and the phone were redacted first
-    again, new = similarity.number_overlap(similarity.numbers(resend), nums), similarity.number_overlap(similarity.numbers(other), nums)
+    again, new = profiles.number_overlap(profiles.numbers(resend), nums), profiles.number_overlap(profiles.numbers(other), nums)
     assert again[0] == 1.0 and again[2] == 0  # the same codes, no new number
     assert new[0] < 0.5 and new[2] > 0  # a new order code
 
 
-def test_similarity_alignment_tells_a_reworded_resend_from_a_new_request_of_the_same_customer():
+def test_profiles_alignment_tells_a_reworded_resend_from_a_new_request_of_the_same_customer():
     first = "Our shop example-bakery.co.uk shows error 503 since this morning. Customer number 5512. Please check the server."
     resend = "Since this morning example-bakery.co.uk only shows a 503 error. Could you check the server? Customer number 5512."
     other = "Customer number 5512. Please check the server logs for last week. We want to change our invoice address to Lyon."
-    old = similarity.profile(first)
-    again = similarity.alignment(similarity.profile(resend), old)
-    new = similarity.alignment(similarity.profile(other), old)
+    old = profiles.profile(first)
+    again = profiles.alignment(profiles.profile(resend), old)
+    new = profiles.alignment(profiles.profile(other), old)
     assert again[0] > new[0] + 0.2  # the newest sentence of the new request matches nothing said before
     assert again[3:] == (3, 3)
 
@@ -322,9 +322,9 @@ def test_pairs_benchmark_short_followups_are_short_other_requests_in_the_first_m
     assert short_followups(firsts, DATASETS, per_message=3) == pairs_out  # deterministic
 
 
-def test_similarity_profile_reads_the_signature_in_the_same_pass():
+def test_profiles_profile_reads_the_signature_in_the_same_pass():
     """``profile`` builds the signature from the sentence parts' features; it must equal ``signature`` exactly."""
     texts = [r[k] for r in load_pairs(DATASETS / "resend_train") for k in ("a", "b")]
     for text in texts:
-        prof = similarity.profile(text)
+        prof = profiles.profile(text)
         assert list(prof.sig.items()) == list(similarity.signature(text).items()), text[:80]

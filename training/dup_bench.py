@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from service.core import similarity
+from service.core import profiles, similarity
 from service.core.classifier import Classifier
 from service.core.triage import Triage
 from service.store.repo import StoredMessage
@@ -46,7 +46,7 @@ def pair_scores(pairs: list[dict], clf: Classifier, progress: bool = True) -> tu
     decision, sims = [], []
     for p in tqdm(pairs, desc="pairs", unit="pair", leave=False, disable=not progress):
         pa, pb = clf.predict(p["a"], explain=False), clf.predict(p["b"], explain=False)
-        stored = StoredMessage("a", None, now, similarity.profile(p["a"]).to_stored(pa.embedding), 0, pa.scores)
+        stored = StoredMessage("a", None, now, profiles.profile(p["a"]).to_stored(pa.embedding), 0, pa.scores)
         found = triage.match(p["b"], similarity.signature(p["b"]), pb, [stored])
         decision.append(found.score if found else 0.0)
         sims.append(found.similarity if found else 0.0)

@@ -26,7 +26,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from tqdm import tqdm
 
-from service.core import pairs, similarity
+from service.core import pairs, profiles, similarity
 from service.core.langid import LanguageIdentifier, pipeline_language
 from service.core.model import TriageModel
 from service.errors import DatasetError
@@ -70,13 +70,13 @@ def pair_matrix(model: TriageModel, langid: LanguageIdentifier, rows: list[dict]
     if dim:  # the earlier message's embedding as the store keeps it (float16), exactly what serving compares with
         embs[:n] = embs[:n].astype(np.float16).astype(np.float64)
     for i, r in enumerate(rows):
-        old = similarity.Profile.from_stored(similarity.profile(r["a"]).to_stored(None))  # likewise as the store keeps it
-        new = similarity.profile(r["b"])
+        old = profiles.Profile.from_stored(profiles.profile(r["a"]).to_stored(None))  # likewise as the store keeps it
+        new = profiles.profile(r["b"])
         quoted = similarity.quoted_signature(r["b"])
         # cosine(new, stored) sums in the order serving does: the boosted scorer's trees split on exact training values
         feats.append(pairs.pair_features(model.labels, dim, similarity.cosine(new.sig, old.sig), similarity.cosine(quoted, old.sig) if quoted else 0.0,
                                          proba[n + i], proba[i][None, :], embs[n + i] if dim else None, embs[i][None, :] if dim else None,
-                                         np.array([similarity.alignment(new, old)]), np.array([similarity.number_overlap(new.nums, old.nums)])))
+                                         np.array([profiles.alignment(new, old)]), np.array([profiles.number_overlap(new.nums, old.nums)])))
     return np.vstack(feats), np.array([r["is_duplicate"] for r in rows], dtype=int)
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from sqlalchemy import insert, text
 from tqdm import tqdm
 
-from service.core import similarity
+from service.core import profiles, similarity
 from service.core.labels import LABELS
 from service.core.triage import best_match
 from service.store.repo import Store
@@ -46,7 +46,7 @@ SAMPLE_TEXTS = [
 def fill(store: Store, n: int, looked_up: list[str], tenant: str = "bench") -> None:
     now = datetime.now(UTC)
     short_sig = similarity.dumps(dict(list(similarity.signature(SAMPLE_TEXTS[0]).items())[:32]))
-    full_sigs = [similarity.profile(t).to_stored(_unit(k)) for k, t in enumerate(SAMPLE_TEXTS)]
+    full_sigs = [profiles.profile(t).to_stored(_unit(k)) for k, t in enumerate(SAMPLE_TEXTS)]
     full_scores = json.dumps(dict.fromkeys(LABELS, 0.2))
     rng = random.Random(0)
     batch = []
@@ -92,7 +92,7 @@ def served_scorer(models: Path):
 
 def lookups(store: Store, customers: list[str], rounds: int = 2000, tenant: str = "bench", scorer=None) -> dict:
     text_ = "Hello, my internet keeps dropping every evening and the router blinks red, please help. Account 5512."
-    new = similarity.profile(text_)
+    new = profiles.profile(text_)
     emb = _unit(99, scorer.embedding_dim) if scorer is not None and scorer.embedding_dim else None
     scores = np.full(len(scorer.labels), 0.3) if scorer is not None else None
     times = []

@@ -10,7 +10,7 @@ the two apart (ROC-AUC 0.68 and 0.76 on our resend benchmark). A small logistic 
   asks for now that they did not before;
 - the classifier's view: the new message's duplicate cue ("second time I write"), how far the two
   messages' other label scores lie apart (a billing question after an outage report is a new request).
-- how their sentences pair up (models from session 10 on; ``similarity.alignment``): a resend says each sentence
+- how their sentences pair up (models from session 10 on; ``profiles.alignment``): a resend says each sentence
   again, reworded, while a new request of the same customer repeats the account number and the greeting but adds
   a sentence the earlier message lacks, which the whole-message similarities average away; and which numbers and codes
   both name (the amount, the booking code again, or only the account number).
@@ -108,8 +108,8 @@ class PairScorer:
                  numbers: np.ndarray | None = None) -> np.ndarray:
         """One row per earlier message: ``lexical`` / ``quoted`` (n,), ``new_scores`` (labels,), ``old_scores``
         (n, labels), ``new_emb`` (dim,) and ``old_embs`` (n, dim) when the model has an embedding, ``aligned``
-        (n, 5): ``similarity.alignment`` of the two messages' sentences, ``numbers`` (n, 5):
-        ``similarity.number_overlap``."""
+        (n, 5): ``profiles.alignment`` of the two messages' sentences, ``numbers`` (n, 5):
+        ``profiles.number_overlap``."""
         return pair_features(self.labels, self.embedding_dim, lexical, quoted, new_scores, old_scores, new_emb, old_embs,
                              aligned, numbers, self.base)
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from service.core import similarity
+from service.core import profiles, similarity
 from service.core.classifier import Classifier, Prediction
 from service.core.ids import new_id
 from service.core.model import Span
@@ -84,13 +84,13 @@ class Match:
 
 
 def best_match(sig: dict[int, float], quoted: dict[int, float], candidates, emb=None, threshold: float = 0.5,
-               scorer: PairScorer | None = None, scores: np.ndarray | None = None, new: similarity.Profile | None = None) -> Match | None:
+               scorer: PairScorer | None = None, scores: np.ndarray | None = None, new: profiles.Profile | None = None) -> Match | None:
     """The candidate most likely to be the same request: ranked by the model's pair scorer when it has one and the
     new message's ``scores`` are given, else by similarity (``threshold`` puts the embedding on the lexical scale).
     ``new``: the new message's profile (sentences and numbers; needed with a scorer)."""
     if not candidates:
         return None
-    olds = [similarity.Profile.from_stored(c.signature) for c in candidates]
+    olds = [profiles.Profile.from_stored(c.signature) for c in candidates]
     stored = [old.sig for old in olds]
     lexical = np.array([similarity.cosine(sig, s) for s in stored])
     quoted_sim = np.array([similarity.cosine(quoted, s) for s in stored]) if quoted else np.zeros(len(stored))
@@ -109,9 +109,9 @@ def best_match(sig: dict[int, float], quoted: dict[int, float], candidates, emb=
     if scorer is not None and scores is not None:
         old_scores = np.array([[c.scores.get(lab, 0.0) for lab in scorer.labels] for c in candidates])
         use_emb = scorer.embedding_dim and emb is not None and len(emb) == scorer.embedding_dim
-        new = new or similarity.Profile(sig, np.zeros(len(sig), np.uint8), ([], []))
-        aligned = np.array([similarity.alignment(new, old) for old in olds])
-        nums = np.array([similarity.number_overlap(new.nums, old.nums) for old in olds])
+        new = new or profiles.Profile(sig, np.zeros(len(sig), np.uint8), ([], []))
+        aligned = np.array([profiles.alignment(new, old) for old in olds])
+        nums = np.array([profiles.number_overlap(new.nums, old.nums) for old in olds])
         probs = scorer.probability(scorer.features(lexical, quoted_sim, scores, old_scores, emb if use_emb else None,
                                                    old_embs if use_emb else None, aligned, nums))
     found = [Match(c, sims[i], None if probs is None else float(probs[i]), rule(lexical[i], i) >= NEAR_COPY) for i, c in enumerate(candidates)]
@@ -158,7 +158,7 @@ class Triage:
         return scorer.threshold if scorer is not None else 0.5
 
     def match(self, text: str, sig: dict[int, float], pred: Prediction, candidates, use_scorer: bool = True,
-              profile: similarity.Profile | None = None) -> Match | None:
+              profile: profiles.Profile | None = None) -> Match | None:
         """The stored open message (of ``candidates``) that ``text`` most likely repeats, with its similarity and
         probability: the duplicate check itself, without the store (the duplicate benchmark calls it too).
         ``use_scorer=False`` ranks by similarity alone, as models without a pair scorer do."""
@@ -167,12 +167,12 @@ class Triage:
         scores = np.array([pred.scores[lab] for lab in scorer.labels]) if scorer else None
         rule_threshold = self.settings.threshold if self.settings.threshold is not None else 0.5  # the older rule's scale
         if profile is None and scorer is not None:
-            profile = similarity.profile(text)
+            profile = profiles.profile(text)
         return best_match(sig, quoted, candidates, pred.embedding, rule_threshold, scorer, scores, profile)
 
     def _remember(self, req: TriageRequest, tenant: str, text: str, received: datetime, result: TriageResult) -> int:
         pred = result.prediction
-        profile = similarity.profile(text)
+        profile = profiles.profile(text)
         sig = profile.sig
         repeats = 0
         if req.customer_id:
