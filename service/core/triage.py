@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from service.core import profiles, similarity
+from service.core import pairs, profiles, similarity
 from service.core.classifier import Classifier, Prediction
 from service.core.ids import new_id
 from service.core.model import Span
@@ -109,9 +109,11 @@ def best_match(sig: dict[int, float], quoted: dict[int, float], candidates, emb=
     if scorer is not None and scores is not None:
         old_scores = np.array([[c.scores.get(lab, 0.0) for lab in scorer.labels] for c in candidates])
         use_emb = scorer.embedding_dim and emb is not None and len(emb) == scorer.embedding_dim
-        new = new or profiles.Profile(sig, np.zeros(len(sig), np.uint8), ([], []))
-        aligned = np.array([profiles.alignment(new, old) for old in olds])
-        nums = np.array([profiles.number_overlap(new.nums, old.nums) for old in olds])
+        aligned = nums = None
+        if scorer.base != pairs.LEGACY_FEATURES:  # scorers from before session 10 read neither
+            new = new or profiles.Profile(sig, np.zeros(len(sig), np.uint8), ([], []))
+            aligned = np.array([profiles.alignment(new, old) for old in olds])
+            nums = np.array([profiles.number_overlap(new.nums, old.nums) for old in olds])
         probs = scorer.probability(scorer.features(lexical, quoted_sim, scores, old_scores, emb if use_emb else None,
                                                    old_embs if use_emb else None, aligned, nums))
     found = [Match(c, sims[i], None if probs is None else float(probs[i]), rule(lexical[i], i) >= NEAR_COPY) for i, c in enumerate(candidates)]
